@@ -1,0 +1,134 @@
+"""Route 53 changes that take modeled time, and health-check status under control.
+
+ChangeResourceRecordSets answers PENDING with a unique change id; GetChange
+answers INSYNC once `route53_propagation` modeled seconds have passed. The status
+of a health check can be set through the control API; GetHealthCheckStatus then
+reports it from every checker region."""
+
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.route53.exceptions import Route53ClientError
+from moto.route53.responses import Route53
+
+from .state import STATE
+
+CHECKER_REGIONS = [
+    ("us-east-1", "54.243.31.192"),
+    ("us-west-1", "54.183.255.128"),
+    ("us-west-2", "54.244.52.192"),
+    ("eu-west-1", "54.228.16.0"),
+    ("ap-southeast-1", "54.255.254.192"),
+    ("ap-southeast-2", "54.252.254.192"),
+    ("ap-northeast-1", "54.248.220.0"),
+    ("sa-east-1", "177.71.207.128"),
+]
+
+
+@dataclass
+class Change:
+    id: str
+    submitted_modeled: float
+    submitted_at: datetime
+    comment: str | None
+
+
+CHANGES: dict[str, Change] = {}
+_rng = random.Random()
+
+
+def reset() -> None:
+    CHANGES.clear()
+
+
+def _new_change_id() -> str:
+    alphabet = string.ascii_uppercase + string.digits
+    while True:
+        cid = "C" + "".join(_rng.choice(alphabet) for _ in range(20))
+        if cid not in CHANGES:
+            return cid
+
+
+def _change_info(ch: Change) -> dict[str, Any]:
+    done = STATE.clock.now() >= ch.submitted_modeled + STATE.duration("route53_propagation")
+    info: dict[str, Any] = {
+        "Id": f"/change/{ch.id}",
+        "Status": "INSYNC" if done else "PENDING",
+        "SubmittedAt": ch.submitted_at,
+    }
+    if ch.comment:
+        info["Comment"] = ch.comment
+    return info
+
+
+class NoSuchChange(Route53ClientError):
+    def __init__(self, change_id: str) -> None:
+        super().__init__(
+            "NoSuchChange", f"A change with the specified change ID {change_id} does not exist."
+        )
+
+
+_orig_change = Route53.change_resource_record_sets
+
+
+def change_resource_record_sets(self: Route53) -> ActionResult:
+    _orig_change(self)  # validates and applies the change to moto's zone
+    comment = self._get_param("ChangeBatch.Comment")
+    with STATE.lock:
+        ch = Change(
+            id=_new_change_id(),
+            submitted_modeled=STATE.clock.now(),
+            submitted_at=datetime.fromtimestamp(STATE.clock.now(), tz=timezone.utc),
+            comment=comment,
+        )
+        CHANGES[ch.id] = ch
+        return ActionResult({"ChangeInfo": _change_info(ch)})
+
+
+def get_change(self: Route53) -> ActionResult:
+    raw = str(self._get_param("Id") or "")
+    cid = raw.rsplit("/", 1)[-1]
+    with STATE.lock:
+        ch = CHANGES.get(cid)
+        if ch is None:
+            raise NoSuchChange(raw)
+        return ActionResult({"ChangeInfo": _change_info(ch)})
+
+
+def get_health_check_status(self: Route53) -> ActionResult:
+    hc_id = self._get_param("HealthCheckId")
+    self.backend.get_health_check(hc_id)  # NoSuchHealthCheck when unknown
+    with STATE.lock:
+        status = STATE.health_checks.get(hc_id, "healthy")
+    checked = datetime.fromtimestamp(STATE.clock.now(), tz=timezone.utc)
+    if status == "healthy":
+        text = "Success: HTTP Status Code 200, OK"
+    else:
+        text = ("Failure: Connection timed out. The endpoint or the internet connection "
+                "is down, or requests are being blocked by your firewall.")
+    obs = [
+        {"Region": region, "IPAddress": ip,
+         "StatusReport": {"Status": text, "CheckedTime": checked}}
+        for region, ip in CHECKER_REGIONS
+    ]
+    return ActionResult({"HealthCheckObservations": obs})
+
+
+def describe_operations() -> list[dict[str, Any]]:
+    d = STATE.duration("route53_propagation")
+    now = STATE.clock.now()
+    return [{"type": "route53_change", "id": f"/change/{c.id}",
+             "done_at": c.submitted_modeled + d}
+            for c in CHANGES.values() if now < c.submitted_modeled + d]
+
+
+def install() -> None:
+    Route53.change_resource_record_sets = change_resource_record_sets  # type: ignore[method-assign]
+    Route53.get_change = get_change  # type: ignore[method-assign]
+    Route53.get_health_check_status = get_health_check_status  # type: ignore[method-assign]
