@@ -222,8 +222,10 @@ def _replication_lag(environ: dict, body: dict, m: Any) -> tuple[int, Any]:
     from moto.cloudwatch.models import cloudwatch_backends
 
     region, cluster_id, lag_ms = body["region"], body["cluster_id"], float(body["lag_ms"])
+    from moto.core.utils import utcnow
+
     backend = cloudwatch_backends[ACCOUNT_ID][region]
-    now = datetime.now(timezone.utc)
+    now = utcnow()  # moto compares naive UTC datetimes
     data = [
         {
             "MetricName": name,
@@ -236,7 +238,7 @@ def _replication_lag(environ: dict, body: dict, m: Any) -> tuple[int, Any]:
     ]
     backend.put_metric_data("AWS/RDS", data)
     return 200, {"region": region, "cluster_id": cluster_id, "lag_ms": lag_ms,
-                 "timestamp": now.timestamp()}
+                 "timestamp": now.replace(tzinfo=timezone.utc).timestamp()}
 
 
 @route("GET", "/calls")

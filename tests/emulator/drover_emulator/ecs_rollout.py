@@ -106,7 +106,8 @@ def _apply(service: Service, r: Rollout) -> None:
         p["updatedAt"] = _now_dt()
     service.running_count = r.running + r.old_running
     service.pending_count = len(r.pending)
-    service.deployments = [p] + ([r.active] if r.active is not None else [])
+    # Copies: moto edits deployments[0] in place on forceNewDeployment.
+    service.deployments = [dict(p)] + ([dict(r.active)] if r.active is not None else [])
 
 
 def tick() -> None:
