@@ -37,7 +37,7 @@ class Emulator:
 
     def client(self, service: str, region: str = "us-east-1", retries: int = 1,
                **kw: Any) -> Any:
-        cfg = Config(retries={"max_attempts": retries, "mode": "standard"},
+        cfg = Config(retries={"total_max_attempts": retries, "mode": "standard"},
                      connect_timeout=5, read_timeout=10)
         return boto3.client(service, region_name=region, endpoint_url=self.endpoint,
                             aws_access_key_id="testing", aws_secret_access_key="testing",
