@@ -1,0 +1,14 @@
+//! The port implementations over aws-sdk-*. The only place that touches SDK types.
+//!
+//! Each module lists the IAM actions it calls (`IAM_ACTIONS`), so the Terraform policies can be
+//! checked against the code.
+
+pub mod cloudwatch;
+pub mod dynamodb;
+pub mod ecs;
+pub mod factory;
+pub mod rds;
+pub mod route53;
+pub mod sns;
+
+pub use factory::{ClientFactory, RegionClients};
