@@ -82,14 +82,14 @@ def _to_cbor_value(value: Any, shape: Shape | None) -> Any:
     return value
 
 
-def _epoch(value: Any) -> float | int:
+def _epoch(value: Any) -> float:
+    # Always a CBOR float: aws-smithy-cbor reads the tagged value with f64(), which
+    # refuses an integer.
     if isinstance(value, (int, float)):
-        f = float(value)
-    elif isinstance(value, datetime):
-        f = value.timestamp()
-    else:
-        f = datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    return int(f) if f.is_integer() else f
+        return float(value)
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
 
 
 def handle(
