@@ -208,3 +208,65 @@ pub fn sanitize_subject(s: &str) -> String {
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed_step() -> PublishedEvent {
+        PublishedEvent::new("shop", EventType::StepFailed, Severity::Critical, StepStatus::Failed, "promotion failed")
+            .for_run("run-1", Some(7), Mode::Unplanned, "us-east-1", "us-west-2")
+            .with_step(Step::PromoteDb)
+            .with_evidence("replication_lag_ms", 420)
+    }
+
+    #[test]
+    fn serialises_to_the_documented_schema() {
+        let v: Value = serde_json::from_str(&failed_step().to_json()).unwrap();
+        for key in ["schema", "event_id", "event_type", "severity", "application", "run_id", "fencing_token", "mode", "from_region", "to_region", "step", "status", "timings", "evidence", "message", "emitted_at"] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(v["schema"], EVENT_SCHEMA);
+        assert_eq!(v["event_type"], "step_failed");
+        assert_eq!(v["mode"], "unplanned");
+        assert_eq!(v["step"], "promote-db");
+        assert_eq!(v["status"], "failed");
+        assert_eq!(v["fencing_token"], 7);
+        assert_eq!(v["evidence"]["replication_lag_ms"], 420);
+        let back: PublishedEvent = serde_json::from_value(v).unwrap();
+        assert_eq!(back, failed_step_with_same_ids(&back));
+    }
+
+    fn failed_step_with_same_ids(other: &PublishedEvent) -> PublishedEvent {
+        let mut e = failed_step();
+        e.event_id = other.event_id.clone();
+        e.emitted_at = other.emitted_at;
+        e
+    }
+
+    #[test]
+    fn subject_says_what_and_where() {
+        assert_eq!(failed_step().subject(), "[drover CRITICAL] shop unplanned us-east-1->us-west-2: promote-db failed");
+        let suppressed = PublishedEvent::new("shop", EventType::FailoverSuppressed, Severity::Warning, StepStatus::Skipped, "1 of 2 signals");
+        assert_eq!(suppressed.subject(), "[drover WARNING] shop: failover suppressed");
+    }
+
+    #[test]
+    fn subject_fits_sns_rules() {
+        let long = PublishedEvent::new("shöp\nwith a very long application name that goes on and on and on and on and on and on", EventType::RunFailed, Severity::Critical, StepStatus::Failed, "x");
+        let s = long.subject();
+        assert!(s.len() <= SUBJECT_MAX, "{} chars", s.len());
+        assert!(s.chars().all(|c| c.is_ascii() && !c.is_ascii_control()), "{s:?}");
+        assert!(s.ends_with("..."));
+    }
+
+    #[test]
+    fn attributes_for_filter_policies() {
+        let attrs = failed_step().attributes();
+        let get = |k: &str| attrs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("event_type"), Some("step_failed"));
+        assert_eq!(get("severity"), Some("critical"));
+        assert_eq!(get("mode"), Some("unplanned"));
+        assert_eq!(get("step"), Some("promote-db"));
+    }
+}

@@ -1,1 +1,217 @@
-pub fn _placeholder() {}
+//! Test harness: starts the drover AWS emulator (tests/emulator) on a free loopback port and
+//! drives its control API. Each `Emulator` is its own process; dropping it stops the process
+//! (the emulator also exits when its stdin closes, so a crashed test leaves nothing behind).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+/// Static credentials the emulator accepts.
+pub const ACCESS_KEY: &str = "AKIDDROVERTEST";
+pub const SECRET_KEY: &str = "drover-test-secret";
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// The project's virtual environment (made by `make setup`), or `DROVER_PYTHON`.
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("DROVER_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = workspace_root().join(".venv/bin/python");
+    assert!(venv.exists(), "{} is missing: run `make setup` first", venv.display());
+    venv
+}
+
+pub struct Emulator {
+    pub endpoint: String,
+    addr: String,
+    child: Child,
+    _stdin: ChildStdin,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum FaultKind {
+    Throttle,
+    Error5xx,
+    Latency(u64),
+    Drop,
+}
+
+impl Emulator {
+    /// Starts an emulator with modeled time running `speed` times faster than real time.
+    pub fn start(speed: f64) -> Emulator {
+        let mut child = Command::new(python())
+            .args(["-m", "drover_emulator", "serve", "--host", "127.0.0.1", "--port", "0", "--speed", &speed.to_string()])
+            .current_dir(workspace_root().join("tests/emulator"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the emulator");
+        let stdin = child.stdin.take().expect("emulator stdin");
+        let stdout = child.stdout.take().expect("emulator stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read the emulator's ready line");
+        let ready: Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("emulator ready line {line:?}: {e}"));
+        let endpoint = ready["endpoint"].as_str().expect("endpoint in ready line").to_string();
+        let addr = endpoint.trim_start_matches("http://").trim_end_matches('/').to_string();
+        Emulator { endpoint, addr, child, _stdin: stdin }
+    }
+
+    /// One control-API call; panics on a transport error or a non-2xx answer.
+    pub fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut stream = TcpStream::connect(&self.addr).expect("connect to the emulator");
+        stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        )
+        .expect("send control request");
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).expect("read control answer");
+        let (head, payload) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        assert!((200..300).contains(&status), "{method} {path} -> {head}\n{payload}");
+        let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(payload) } else { payload.to_string() };
+        if payload.trim().is_empty() { Value::Null } else { serde_json::from_str(&payload).unwrap_or(Value::String(payload)) }
+    }
+
+    pub fn reset(&self) {
+        self.control("POST", "/_drover/reset", None);
+    }
+
+    pub fn set_speed(&self, speed: f64) {
+        self.control("POST", "/_drover/clock", Some(json!({ "speed": speed })));
+    }
+
+    pub fn clock(&self) -> Value {
+        self.control("GET", "/_drover/clock", None)
+    }
+
+    /// Modeled seconds since the epoch.
+    pub fn modeled_now(&self) -> f64 {
+        self.clock()["modeled_now"].as_f64().expect("modeled_now")
+    }
+
+    pub fn set_durations(&self, durations: Value) {
+        self.control("POST", "/_drover/durations", Some(durations));
+    }
+
+    /// Injects a fault; `count` None means until cleared. Returns the fault id.
+    pub fn fault(&self, service: &str, region: &str, action: &str, kind: FaultKind, count: Option<u32>) -> String {
+        let (kind, latency_ms) = match kind {
+            FaultKind::Throttle => ("throttle", 0),
+            FaultKind::Error5xx => ("error5xx", 0),
+            FaultKind::Latency(ms) => ("latency", ms),
+            FaultKind::Drop => ("drop", 0),
+        };
+        let v = self.control(
+            "POST",
+            "/_drover/faults",
+            Some(json!({ "service": service, "region": region, "action": action, "kind": kind, "latency_ms": latency_ms, "count": count })),
+        );
+        v["id"].as_str().unwrap_or_default().to_string()
+    }
+
+    pub fn clear_faults(&self) {
+        self.control("DELETE", "/_drover/faults", None);
+    }
+
+    pub fn region_down(&self, region: &str) {
+        self.control("POST", &format!("/_drover/regions/{region}/down"), Some(json!({})));
+    }
+
+    pub fn region_up(&self, region: &str) {
+        self.control("POST", &format!("/_drover/regions/{region}/up"), Some(json!({})));
+    }
+
+    pub fn set_health_check(&self, id: &str, healthy: bool) {
+        let status = if healthy { "healthy" } else { "unhealthy" };
+        self.control("POST", &format!("/_drover/health-checks/{id}"), Some(json!({ "status": status })));
+    }
+
+    pub fn set_alarm(&self, region: &str, alarm_name: &str, state: &str) {
+        self.control(
+            "POST",
+            "/_drover/alarms",
+            Some(json!({ "region": region, "alarm_name": alarm_name, "state": state, "reason": "set by test" })),
+        );
+    }
+
+    pub fn set_replication_lag(&self, region: &str, cluster_id: &str, lag_ms: u64) {
+        self.control(
+            "POST",
+            "/_drover/replication-lag",
+            Some(json!({ "region": region, "cluster_id": cluster_id, "lag_ms": lag_ms })),
+        );
+    }
+
+    /// Every AWS call the emulator received, oldest first.
+    pub fn calls(&self) -> Vec<Value> {
+        match self.control("GET", "/_drover/calls", None) {
+            Value::Array(a) => a,
+            Value::Object(o) => o.get("calls").and_then(|c| c.as_array()).cloned().unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The mutating calls among `calls()`, as "service:Action@region".
+    pub fn writes(&self) -> Vec<String> {
+        self.calls()
+            .iter()
+            .filter(|c| c["mutating"].as_bool() == Some(true))
+            .map(|c| format!("{}:{}@{}", c["service"].as_str().unwrap_or("?"), c["action"].as_str().unwrap_or("?"), c["region"].as_str().unwrap_or("?")))
+            .collect()
+    }
+
+    pub fn clear_calls(&self) {
+        self.control("DELETE", "/_drover/calls", None);
+    }
+
+    /// Creates the two-region topology and returns its config JSON (what Terraform would set).
+    pub fn seed(&self, primary: &str, standby: &str) -> String {
+        let out = std::env::temp_dir().join(format!("drover-topology-{}-{}.json", std::process::id(), self.addr.replace([':', '.'], "-")));
+        let status = Command::new(python())
+            .args(["-m", "drover_emulator", "seed", "--endpoint", &self.endpoint, "--out"])
+            .arg(&out)
+            .args(["--primary", primary, "--standby", standby])
+            .current_dir(workspace_root().join("tests/emulator"))
+            .stdout(Stdio::null())
+            .status()
+            .expect("run the seed command");
+        assert!(status.success(), "seed failed: {status}");
+        let raw = std::fs::read_to_string(&out).expect("read the seeded topology");
+        let _ = std::fs::remove_file(&out);
+        raw
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
+}
