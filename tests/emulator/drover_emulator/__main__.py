@@ -47,13 +47,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    from .seed import seed
+    from .seed import seed_full
 
-    topology = seed(args.endpoint, primary=args.primary, standby=args.standby, app=args.app)
+    topology, extras = seed_full(args.endpoint, primary=args.primary, standby=args.standby,
+                                 app=args.app)
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(topology, f, indent=2)
         f.write("\n")
-    sys.stdout.write(json.dumps({"out": args.out, "topology": topology}) + "\n")
+    sys.stdout.write(json.dumps({"out": args.out, "ids": extras}) + "\n")
     return 0
 
 

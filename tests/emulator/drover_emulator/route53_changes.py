@@ -15,6 +15,7 @@ from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.route53.exceptions import Route53ClientError
+from moto.route53.models import HealthCheck
 from moto.route53.responses import Route53
 
 from .state import STATE
@@ -101,11 +102,69 @@ def get_change(self: Route53) -> ActionResult:
         return ActionResult({"ChangeInfo": _change_info(ch)})
 
 
+_orig_create_hc = Route53.create_health_check
+_orig_hc_config = HealthCheck.health_check_config
+
+
+def create_health_check(self: Route53) -> ActionResult:
+    """moto drops AlarmIdentifier and InsufficientDataHealthStatus; keep them so a
+    CLOUDWATCH_METRIC health check can follow its alarm (drover's traffic gate)."""
+    result = _orig_create_hc(self)
+    config = self._get_param("HealthCheckConfig") or {}
+    hc = result.result["HealthCheck"]  # type: ignore[index]
+    if config.get("AlarmIdentifier"):
+        hc.drover_alarm = dict(config["AlarmIdentifier"])
+    if config.get("InsufficientDataHealthStatus"):
+        hc.drover_insufficient = config["InsufficientDataHealthStatus"]
+    return result
+
+
+def _health_check_config(hc: HealthCheck) -> dict[str, Any]:
+    config = dict(_orig_hc_config.fget(hc))  # type: ignore[attr-defined]
+    if getattr(hc, "drover_alarm", None):
+        config["AlarmIdentifier"] = hc.drover_alarm
+    if getattr(hc, "drover_insufficient", None):
+        config["InsufficientDataHealthStatus"] = hc.drover_insufficient
+    return config
+
+
+def _alarm_status(hc: HealthCheck) -> str:
+    """Status of a CLOUDWATCH_METRIC health check from its alarm's state."""
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    alarm = hc.drover_alarm
+    try:
+        state = cloudwatch_backends[DEFAULT_ACCOUNT_ID][alarm["Region"]].alarms[
+            alarm["Name"]].state_value
+    except KeyError:
+        state = "INSUFFICIENT_DATA"
+    if state == "OK":
+        return "healthy"
+    if state == "ALARM":
+        return "unhealthy"
+    fallback = getattr(hc, "drover_insufficient", None) or "LastKnownStatus"
+    return "unhealthy" if fallback == "Unhealthy" else "healthy"
+
+
+def health_status(hc: HealthCheck) -> str:
+    """Control-API override first, then the alarm of a CLOUDWATCH_METRIC check."""
+    with STATE.lock:
+        override = STATE.health_checks.get(hc.id)
+    if override is not None:
+        return override
+    if getattr(hc, "drover_alarm", None):
+        status = _alarm_status(hc)
+        if hc.inverted:
+            status = "unhealthy" if status == "healthy" else "healthy"
+        return status
+    return "healthy"
+
+
 def get_health_check_status(self: Route53) -> ActionResult:
     hc_id = self._get_param("HealthCheckId")
-    self.backend.get_health_check(hc_id)  # NoSuchHealthCheck when unknown
-    with STATE.lock:
-        status = STATE.health_checks.get(hc_id, "healthy")
+    hc = self.backend.get_health_check(hc_id)  # NoSuchHealthCheck when unknown
+    status = health_status(hc)
     checked = datetime.fromtimestamp(STATE.clock.now(), tz=timezone.utc)
     if status == "healthy":
         text = "Success: HTTP Status Code 200, OK"
@@ -132,3 +191,5 @@ def install() -> None:
     Route53.change_resource_record_sets = change_resource_record_sets  # type: ignore[method-assign]
     Route53.get_change = get_change  # type: ignore[method-assign]
     Route53.get_health_check_status = get_health_check_status  # type: ignore[method-assign]
+    Route53.create_health_check = create_health_check  # type: ignore[method-assign]
+    HealthCheck.health_check_config = property(_health_check_config)  # type: ignore[assignment]

@@ -16,6 +16,8 @@ import pytest
 from botocore.config import Config
 
 EMULATOR_DIR = Path(__file__).resolve().parents[1]
+if str(EMULATOR_DIR) not in sys.path:
+    sys.path.insert(0, str(EMULATOR_DIR))  # so tests can import drover_emulator
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
