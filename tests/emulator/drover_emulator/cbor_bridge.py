@@ -12,6 +12,7 @@ is awsQueryCompatible)."""
 from __future__ import annotations
 
 import base64
+import gzip
 import io
 import json
 from datetime import datetime, timezone
@@ -99,6 +100,12 @@ def handle(
     if op is None:
         return error_response(info, 404, "UnknownOperationException",
                               f"Unknown operation {info.action}")
+    if "gzip" in environ.get("HTTP_CONTENT_ENCODING", "").lower():
+        # PutMetricData carries @requestCompression: SDKs gzip large bodies.
+        try:
+            body = gzip.decompress(body)
+        except OSError as e:
+            return error_response(info, 400, "SerializationException", f"Invalid gzip body: {e}")
     try:
         decoded = cbor2.loads(body) if body else {}
     except Exception as e:  # noqa: BLE001 - any decode failure is the client's
@@ -116,6 +123,7 @@ def handle(
     inner["HTTP_X_AMZ_TARGET"] = f"{TARGET_PREFIX}.{info.action}"
     inner.pop("HTTP_SMITHY_PROTOCOL", None)
     inner.pop("HTTP_ACCEPT", None)
+    inner.pop("HTTP_CONTENT_ENCODING", None)
     inner["wsgi.input"] = io.BytesIO(json_body)
 
     captured: dict[str, Any] = {}

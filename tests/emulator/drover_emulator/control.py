@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any, Callable
 
 from .state import STATE

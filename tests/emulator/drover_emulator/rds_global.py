@@ -157,7 +157,6 @@ def tick() -> None:
 
 def global_cluster_view(gc: GlobalCluster) -> dict[str, Any]:
     now = STATE.clock.now()
-    writer = _writer(gc)
     readers = [m.db_cluster_arn for m in gc.members if not m.is_writer]
     members = []
     for m in gc.members:
@@ -191,7 +190,6 @@ def global_cluster_view(gc: GlobalCluster) -> dict[str, Any]:
             "ToDbClusterArn": op.to_arn,
             "IsDataLossAllowed": op.data_loss,
         }
-    del writer
     return view
 
 

@@ -3,6 +3,7 @@ aws-sdk-cloudwatch >= 1.100 sends them."""
 
 from __future__ import annotations
 
+import gzip
 import time
 import urllib.error
 import urllib.request
@@ -14,12 +15,15 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 
-def cbor_call(emu, op: str, payload: dict, region: str = "us-west-2"):
+def cbor_call(emu, op: str, payload: dict, region: str = "us-west-2", gzipped=False):
     url = f"{emu.endpoint}/service/GraniteServiceVersion20100801/operation/{op}"
     body = cbor2.dumps(payload, datetime_as_timestamp=True, timezone=timezone.utc)
-    req = AWSRequest(method="POST", url=url, data=body, headers={
-        "smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor",
-        "Accept": "application/cbor"})
+    headers = {"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor",
+               "Accept": "application/cbor"}
+    if gzipped:
+        body = gzip.compress(body)
+        headers["Content-Encoding"] = "gzip"
+    req = AWSRequest(method="POST", url=url, data=body, headers=headers)
     SigV4Auth(Credentials("testing", "testing"), "monitoring", region).add_auth(req)
     http = urllib.request.Request(url, data=body, method="POST", headers=dict(req.headers))
     try:
@@ -46,7 +50,7 @@ def test_put_then_get_metric_data_round_trip(emu):
             "Dimensions": [{"Name": "Application", "Value": "shop"},
                            {"Name": "Record", "Value": "us-east-1"}],
         }],
-    })
+    }, gzipped=True)
     assert status == 200, raw
     assert headers["smithy-protocol"] == "rpc-v2-cbor"
     assert headers["Content-Type"] == "application/cbor"
