@@ -177,6 +177,25 @@ impl Emulator {
         self.control("DELETE", "/_drover/calls", None);
     }
 
+    /// What was published to a topic, read from moto's backend dump: each as
+    /// `{"message_id", "message", "subject", "attributes": {name: value}}`, oldest first.
+    pub fn sns_messages(&self, _region: &str, topic_arn: &str) -> Vec<Value> {
+        let data = self.control("GET", "/moto-api/data.json", None);
+        let topics = data["sns"]["Topic"].as_array().cloned().unwrap_or_default();
+        topics
+            .iter()
+            .filter(|t| t["arn"] == topic_arn)
+            .flat_map(|t| t["sent_notifications"].as_array().cloned().unwrap_or_default())
+            .map(|n| {
+                let attrs: serde_json::Map<String, Value> = n[3]
+                    .as_object()
+                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v["Value"].clone())).collect())
+                    .unwrap_or_default();
+                json!({ "message_id": n[0], "message": n[1], "subject": n[2], "attributes": attrs })
+            })
+            .collect()
+    }
+
     /// Creates the two-region topology and returns its config JSON (what Terraform would set).
     pub fn seed(&self, primary: &str, standby: &str) -> String {
         let out = std::env::temp_dir().join(format!("drover-topology-{}-{}.json", std::process::id(), self.addr.replace([':', '.'], "-")));
