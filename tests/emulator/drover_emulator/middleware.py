@@ -99,12 +99,13 @@ class DroverMiddleware:
             entry["fault"] = ",".join(f.kind for f in faults)
         if terminal is not None:
             if terminal.kind == "throttle":
-                return self._error(entry, info, 400, throttle_code(info), "Rate exceeded",
-                                   start_response)
+                return self._error(entry, info, 400, terminal.code or throttle_code(info),
+                                   "Rate exceeded", start_response)
             if terminal.kind == "error5xx":
                 status = terminal.status or 500
                 msg = "Service Unavailable" if status == 503 else "Internal failure"
-                return self._error(entry, info, status, server_error_code(status), msg,
+                return self._error(entry, info, status,
+                                   terminal.code or server_error_code(status), msg,
                                    start_response)
             if terminal.kind == "drop":
                 drop_connection(environ)

@@ -77,6 +77,7 @@ class Fault:
     latency_ms: int = 0
     count: int | None = None
     status: int | None = None
+    code: str | None = None
     hits: int = 0
 
     def matches(self, service: str, region: str, action: str) -> bool:
@@ -97,6 +98,7 @@ class Fault:
             "latency_ms": self.latency_ms,
             "count": self.count,
             "status": self.status,
+            "code": self.code,
             "hits": self.hits,
         }
 
@@ -141,6 +143,7 @@ class DroverState:
             latency_ms=int(spec.get("latency_ms") or (500 if kind == "latency" else 0)),
             count=count,
             status=status,
+            code=str(spec["code"]) if spec.get("code") else None,
         )
         with self.lock:
             self.faults.append(fault)

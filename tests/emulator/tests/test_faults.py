@@ -40,6 +40,19 @@ def test_throttle_is_retried_by_botocore_and_count_is_honoured(emu):
     emu.client("rds", "us-east-1").describe_db_clusters()
 
 
+def test_throttle_code_override(emu):
+    emu.control("POST", "faults", {"service": "dynamodb", "action": "PutItem",
+                                    "kind": "throttle",
+                                    "code": "ProvisionedThroughputExceededException"})
+    ddb = emu.client("dynamodb", "us-west-2")
+    ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}])
+    with pytest.raises(ddb.exceptions.ProvisionedThroughputExceededException) as ei:
+        ddb.put_item(TableName="t", Item={"k": {"S": "a"}})
+    assert _code(ei) == ("ProvisionedThroughputExceededException", 400)
+
+
 def test_error5xx(emu):
     fid = emu.control("POST", "faults", {"service": "ecs", "kind": "error5xx"})["id"]
     ecs = emu.client("ecs", "us-east-1")
