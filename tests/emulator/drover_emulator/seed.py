@@ -11,6 +11,7 @@ import urllib.request
 from typing import Any
 
 import boto3
+import boto3.session
 from botocore.config import Config
 
 CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -47,9 +48,16 @@ def seed_full(endpoint: str, primary: str = "us-east-1", standby: str = "us-west
     endpoint = endpoint.rstrip("/")
     cfg = Config(retries={"total_max_attempts": 5, "mode": "standard"})
 
+    session = boto3.session.Session()
+    clients: dict[tuple[str, str], Any] = {}
+
     def client(service: str, region: str) -> Any:
-        return boto3.client(service, region_name=region, endpoint_url=endpoint, config=cfg,
-                            **CREDS)
+        # Client creation dominates the seed's run time: make each one once.
+        key = (service, region)
+        if key not in clients:
+            clients[key] = session.client(service, region_name=region, endpoint_url=endpoint,
+                                          config=cfg, **CREDS)
+        return clients[key]
 
     regions = [primary, standby]
     other = {primary: standby, standby: primary}
