@@ -19,13 +19,14 @@ The output is a compact JSON that tools/tf-standin serves over the plugin protoc
   BLOCK = {"attributes": {name: {"type": CTY, "mode": MODE}},
            "blocks": {name: {"nesting": NESTING, "block": BLOCK}}}
   MODE = required | optional | optional_computed | computed
-  NESTING = single | list | set | optional   (optional = list with at most one item)
+  NESTING = list | optional   (optional = list with at most one item; set-typed blocks
+            are served as lists, which Terraform needs for dynamic set members)
   CTY = Terraform's JSON type encoding ("string", ["list", "string"], ...)
 
 Known approximations (the stand-in does no provider-side validation anyway):
 * optional and optional+computed cannot be told apart in the generated code; `id`, `name`,
   `arn` and `tags_all` are served as optional+computed, every other optional as optional.
-* required blocks with several items are served with min_items 0.
+* required blocks are served with min_items 0 (tf-provider has no "list of exactly one").
 
 Usage: extract_schema.py WHEEL_OR_DIR OUTPUT.json
 """
@@ -195,8 +196,13 @@ class Module:
             elif multi:
                 nesting = "list"  # set-typed blocks are served as lists (dynamic members)
             else:
-                nesting = "optional" if optional(name) else "single"
+                # SDKv2 models a one-item block as a list of at most one (so `x[0].y`
+                # works); tf-provider cannot say "list of exactly one", so a required
+                # one is served as optional too and the JSON keeps "required" for reference.
+                nesting = "optional"
             blocks[name] = {"nesting": nesting, "block": sub}
+            if not optional(name):
+                blocks[name]["required"] = True
 
         # computed-only attributes: getters without a setter
         for camel, gbody in getters.items():

@@ -1,0 +1,142 @@
+variable "name" {
+  description = "Name prefix for every resource of this module (e.g. drover-shop)."
+  type        = string
+}
+
+variable "region" {
+  description = "AWS region this compute stack is deployed in."
+  type        = string
+}
+
+variable "peer_region" {
+  description = "The other region of the pair (ECR replication destination when replicate_ecr is true)."
+  type        = string
+}
+
+variable "replicate_ecr" {
+  description = "Create the registry replication configuration from this region to peer_region (set in exactly one region)."
+  type        = bool
+  default     = false
+}
+
+variable "vpc_id" {
+  description = "VPC to deploy the ALB and the tasks in."
+  type        = string
+}
+
+variable "vpc_cidr" {
+  description = "CIDR of that VPC (security group rules use CIDRs, never groups of another region)."
+  type        = string
+}
+
+variable "public_subnet_ids" {
+  description = "Public subnets of the ALB."
+  type        = list(string)
+}
+
+variable "private_subnet_ids" {
+  description = "Private subnets of the ECS tasks."
+  type        = list(string)
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate ARN (in this region) of the HTTPS and test listeners."
+  type        = string
+}
+
+variable "ingress_cidrs" {
+  description = "CIDRs allowed to reach the ALB listeners (the internet by default: it is the public entry point)."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+}
+
+variable "repository_name" {
+  description = "ECR repository name of the application image (the same name in both regions)."
+  type        = string
+}
+
+variable "image_tag" {
+  description = "Image tag of the application to run (immutable tags; no default on purpose)."
+  type        = string
+}
+
+variable "container_port" {
+  description = "Port the application container listens on."
+  type        = number
+  default     = 8080
+}
+
+variable "health_check_path" {
+  description = "HTTP path of the application's health endpoint (ALB target group and Route 53 health check)."
+  type        = string
+  default     = "/healthz"
+}
+
+variable "task_cpu" {
+  description = "Fargate task CPU units."
+  type        = number
+  default     = 512
+}
+
+variable "task_memory" {
+  description = "Fargate task memory in MiB."
+  type        = number
+  default     = 1024
+}
+
+variable "desired_count" {
+  description = "Initial desired task count (active count in the active region, a small warm count in the standby). drover changes it at run time; Terraform ignores later changes."
+  type        = number
+}
+
+variable "max_count" {
+  description = "Upper bound of the service's autoscaling target."
+  type        = number
+  default     = 20
+}
+
+variable "environment" {
+  description = "Plain environment variables of the application container."
+  type        = map(string)
+  default     = {}
+}
+
+variable "secrets" {
+  description = "Container environment variables read from Secrets Manager or SSM (name => ARN)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "secret_arns" {
+  description = "ARNs the task execution role may read (the secrets above, without JSON keys)."
+  type        = list(string)
+  default     = []
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed key (in this region) for log groups and the ECR repository."
+  type        = string
+}
+
+variable "secrets_kms_key_arn" {
+  description = "Key (in this region) that encrypts the secrets the task reads."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Retention of the application log group, in days."
+  type        = number
+  default     = 365
+}
+
+variable "access_log_retention_days" {
+  description = "Days before ALB access logs expire."
+  type        = number
+  default     = 365
+}
+
+variable "tags" {
+  description = "Tags applied to every resource (merged once, in the root module)."
+  type        = map(string)
+  default     = {}
+}
