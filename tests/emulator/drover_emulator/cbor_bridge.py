@@ -1,10 +1,10 @@
 """CloudWatch over smithy rpc-v2-cbor (what aws-sdk-cloudwatch >= 1.100 speaks).
 
 `POST /service/GraniteServiceVersion20100801/operation/<Op>` with a CBOR body is
-turned into the equivalent awsJson1_0 request (which moto's CloudWatch handler
-understands), and moto's JSON answer is turned back into CBOR following the
-operation's output shape from the service model: timestamps become CBOR tag 1
-(epoch seconds), blobs become byte strings. Errors become
+turned into the equivalent awsQuery request (botocore's serializer, driven by the
+CloudWatch service model), moto answers it in XML, botocore's parser reads that
+back, and the result is encoded as CBOR following the operation's output shape:
+timestamps become CBOR tag 1 + float64 (epoch seconds), blobs byte strings. Errors become
 `{"__type": "com.amazonaws.cloudwatch#Code", "message": ...}` with the
 `smithy-protocol: rpc-v2-cbor` header (and `x-amzn-query-error`, since CloudWatch
 is awsQueryCompatible)."""
@@ -14,14 +14,16 @@ from __future__ import annotations
 import base64
 import gzip
 import io
-import json
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Callable
+from urllib.parse import urlencode
 
 import botocore.session
 import cbor2
 from botocore.model import OperationModel, Shape
+from botocore.parsers import QueryParser
+from botocore.serialize import QuerySerializer
 
 from .protocol import CallInfo, error_response, request_id
 
@@ -39,23 +41,6 @@ def _operation(name: str) -> OperationModel | None:
         return _service_model().operation_model(name)
     except Exception:
         return None
-
-
-def _to_json_value(value: Any) -> Any:
-    """CBOR-decoded request value -> JSON-serialisable (awsJson timestamps are epoch seconds)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.timestamp()
-    if isinstance(value, cbor2.CBORTag) and value.tag == 1:
-        return float(value.value)
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(bytes(value)).decode()
-    if isinstance(value, dict):
-        return {k: _to_json_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_to_json_value(v) for v in value]
-    return value
 
 
 def _to_cbor_value(value: Any, shape: Shape | None) -> Any:
@@ -110,21 +95,24 @@ def handle(
         decoded = cbor2.loads(body) if body else {}
     except Exception as e:  # noqa: BLE001 - any decode failure is the client's
         return error_response(info, 400, "SerializationException", f"Invalid CBOR body: {e}")
-    if decoded is None:
+    if not isinstance(decoded, dict):
         decoded = {}
-    json_body = json.dumps(_to_json_value(decoded)).encode()
+
+    # Re-encode as the awsQuery protocol, which moto's CloudWatch handler understands
+    # whatever botocore version is installed (older models know no JSON/CBOR).
+    serialized = QuerySerializer().serialize_to_request(decoded, op)
+    form = urlencode(serialized["body"]).encode()
 
     inner = dict(environ)
     inner["PATH_INFO"] = "/"
     inner["REQUEST_METHOD"] = "POST"
     inner["QUERY_STRING"] = ""
-    inner["CONTENT_TYPE"] = "application/x-amz-json-1.0"
-    inner["CONTENT_LENGTH"] = str(len(json_body))
-    inner["HTTP_X_AMZ_TARGET"] = f"{TARGET_PREFIX}.{info.action}"
-    inner.pop("HTTP_SMITHY_PROTOCOL", None)
-    inner.pop("HTTP_ACCEPT", None)
-    inner.pop("HTTP_CONTENT_ENCODING", None)
-    inner["wsgi.input"] = io.BytesIO(json_body)
+    inner["CONTENT_TYPE"] = "application/x-www-form-urlencoded; charset=utf-8"
+    inner["CONTENT_LENGTH"] = str(len(form))
+    for key in ("HTTP_SMITHY_PROTOCOL", "HTTP_ACCEPT", "HTTP_CONTENT_ENCODING",
+                "HTTP_X_AMZ_TARGET"):
+        inner.pop(key, None)
+    inner["wsgi.input"] = io.BytesIO(form)
 
     captured: dict[str, Any] = {}
 
@@ -140,20 +128,22 @@ def handle(
         if hasattr(chunks, "close"):
             chunks.close()
     status = captured.get("status", 500)
+    headers = {k.lower(): v for k, v in captured.get("headers", [])}
+    parsed = None
     try:
-        payload = json.loads(raw) if raw.strip() else {}
-    except json.JSONDecodeError:
-        payload = None
+        parsed = QueryParser().parse(
+            {"body": raw, "headers": headers, "status_code": status}, op.output_shape)
+    except Exception:  # noqa: BLE001 - an unparsable answer is reported as a 500 below
+        parsed = None
 
-    if status >= 400 or payload is None:
+    if status >= 400 or parsed is None:
         code, message = "InternalFailure", raw.decode("utf-8", "replace")[:500]
-        if isinstance(payload, dict):
-            hdrs = {k.lower(): v for k, v in captured.get("headers", [])}
-            query_error = hdrs.get("x-amzn-query-error", "")
-            code = (query_error.split(";")[0] or str(payload.get("__type", code))).split("#")[-1]
-            message = str(payload.get("message") or payload.get("Message") or "")
+        if parsed is not None and parsed.get("Error"):
+            code = parsed["Error"].get("Code") or code
+            message = parsed["Error"].get("Message") or ""
         return error_response(info, status if status >= 400 else 500, code, message)
 
-    out = _to_cbor_value(payload, op.output_shape) if op.output_shape is not None else {}
+    parsed.pop("ResponseMetadata", None)
+    out = _to_cbor_value(parsed, op.output_shape) if op.output_shape is not None else {}
     rid = request_id()
     return 200, CBOR_HEADERS + [("x-amzn-RequestId", rid)], cbor2.dumps(out or {})
