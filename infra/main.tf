@@ -121,10 +121,10 @@ module "network" {
   source   = "./modules/network"
   for_each = local.role
 
-  name     = local.name
-  region   = each.key
-  cidr     = var.vpc_cidrs[each.value]
-  az_count = var.az_count
+  name        = local.name
+  region      = each.key
+  cidr        = var.vpc_cidrs[each.value]
+  az_suffixes = var.az_suffixes
 
   tags = local.tags
 }

@@ -41,10 +41,10 @@ variable "vpc_cidrs" {
   }
 }
 
-variable "az_count" {
-  description = "Availability zones per region."
-  type        = number
-  default     = 3
+variable "az_suffixes" {
+  description = "Letters of the availability zones used in each region (region name + letter)."
+  type        = list(string)
+  default     = ["a", "b", "c"]
 }
 
 variable "hosted_zone_id" {

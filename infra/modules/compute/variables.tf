@@ -140,3 +140,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "waf_rate_limit" {
+  description = "Requests per 5 minutes from one IP above which the WAF blocks it."
+  type        = number
+  default     = 2000
+}

@@ -26,6 +26,9 @@ locals {
 ################################################################################
 
 data "aws_iam_policy_document" "kms" {
+  # checkov:skip=CKV_AWS_109:KMS key policy: "*" is this key only, and the root statement delegates access to IAM policies
+  # checkov:skip=CKV_AWS_111:KMS key policy: "*" is this key only; service principals are limited by conditions
+  # checkov:skip=CKV_AWS_356:KMS key policy: a key policy cannot name the key it is attached to, "*" means this key
   statement {
     sid       = "AccountAdministration"
     actions   = ["kms:*"]
@@ -62,6 +65,7 @@ resource "aws_kms_alias" "this" {
 ################################################################################
 
 resource "aws_secretsmanager_secret" "master" {
+  # checkov:skip=CKV2_AWS_57:Aurora global databases cannot use RDS-managed master passwords, and rotating this secret means changing the global cluster's password in lockstep; no rotation Lambda yet (documented in infra/README.md)
   region      = var.primary_region
   name        = "${var.name}/aurora/master"
   description = "Master credentials of the ${var.name} Aurora global database"
@@ -142,6 +146,11 @@ resource "aws_rds_cluster_parameter_group" "this" {
   }
 
   parameter {
+    name  = "log_statement"
+    value = "ddl"
+  }
+
+  parameter {
     name  = "log_min_duration_statement"
     value = "1000"
   }
@@ -189,10 +198,11 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
 }
 
 resource "aws_rds_cluster" "primary" {
+  # checkov:skip=CKV2_AWS_8:Aurora automated backups (backup_retention_period) and the cross-region global secondary cover recovery; an AWS Backup plan would duplicate them
   region                              = var.primary_region
   cluster_identifier                  = local.cluster_id[var.primary_region]
   global_cluster_identifier           = aws_rds_global_cluster.this.id
-  engine                              = aws_rds_global_cluster.this.engine
+  engine                              = "aurora-postgresql"
   engine_version                      = aws_rds_global_cluster.this.engine_version
   database_name                       = var.database_name
   master_username                     = var.master_username
@@ -241,10 +251,11 @@ resource "aws_rds_cluster_instance" "primary" {
 }
 
 resource "aws_rds_cluster" "secondary" {
+  # checkov:skip=CKV2_AWS_8:Aurora automated backups (backup_retention_period) and the cross-region global secondary cover recovery; an AWS Backup plan would duplicate them
   region                              = var.standby_region
   cluster_identifier                  = local.cluster_id[var.standby_region]
   global_cluster_identifier           = aws_rds_global_cluster.this.id
-  engine                              = aws_rds_global_cluster.this.engine
+  engine                              = "aurora-postgresql"
   engine_version                      = aws_rds_global_cluster.this.engine_version
   port                                = local.port
   storage_encrypted                   = true

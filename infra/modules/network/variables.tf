@@ -13,14 +13,14 @@ variable "cidr" {
   type        = string
 }
 
-variable "az_count" {
-  description = "Number of availability zones to spread the subnets over."
-  type        = number
-  default     = 3
+variable "az_suffixes" {
+  description = "Letters of the availability zones to use (region name + letter), e.g. [\"a\", \"b\", \"c\"]."
+  type        = list(string)
+  default     = ["a", "b", "c"]
 
   validation {
-    condition     = var.az_count >= 2 && var.az_count <= 6
-    error_message = "az_count must be between 2 and 6."
+    condition     = length(var.az_suffixes) >= 2 && length(var.az_suffixes) <= 6
+    error_message = "Use between 2 and 6 availability zones."
   }
 }
 
