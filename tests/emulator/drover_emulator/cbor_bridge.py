@@ -43,6 +43,15 @@ def _operation(name: str) -> OperationModel | None:
         return None
 
 
+def _drop_nulls(value: Any) -> Any:
+    """CBOR null means "not set" for an optional member."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value if v is not None]
+    return value
+
+
 def _to_cbor_value(value: Any, shape: Shape | None) -> Any:
     """moto's JSON response value -> CBOR-ready value following the output shape."""
     if value is None or shape is None:
@@ -97,6 +106,7 @@ def handle(
         return error_response(info, 400, "SerializationException", f"Invalid CBOR body: {e}")
     if not isinstance(decoded, dict):
         decoded = {}
+    decoded = _drop_nulls(decoded)
 
     # Re-encode as the awsQuery protocol, which moto's CloudWatch handler understands
     # whatever botocore version is installed (older models know no JSON/CBOR).
