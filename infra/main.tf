@@ -85,7 +85,7 @@ locals {
     }
     policy = {
       quorum               = var.quorum
-      signals              = [for s in local.signals : { alarm_name = s.alarm_name, region = s.region, group = s.group }]
+      signals              = [for s in local.signals : { alarm_name = s.alarm_name, region = s.region, watches = s.watches, group = s.group }]
       cooldown_seconds     = var.cooldown_seconds
       lease_ttl_seconds    = var.lease_ttl_seconds
       allow_detach_promote = var.allow_detach_promote
@@ -220,10 +220,10 @@ module "orchestrator" {
   vpc_id               = module.network[each.key].vpc_id
   subnet_ids           = module.network[each.key].private_subnet_ids
 
-  # Activate this region when the peer is failing: signals about the peer, wherever they live
+  # Activate this region when the peer is failing: signals watching the peer, wherever they live
   # (those located in the peer are forwarded here by the peer's orchestrator).
-  signal_alarm_names    = [for s in local.signals : s.alarm_name if s.about == local.peer[each.key]]
-  forwarded_alarm_names = [for s in local.signals : s.alarm_name if s.region == each.key && s.about == each.key]
+  signal_alarm_names    = [for s in local.signals : s.alarm_name if s.watches == local.peer[each.key]]
+  forwarded_alarm_names = [for s in local.signals : s.alarm_name if s.region == each.key && s.watches == each.key]
 
   sns_topic_arn                   = module.observability[each.key].sns_topic_arn
   sns_kms_key_arn                 = module.observability[each.key].sns_kms_key_arn

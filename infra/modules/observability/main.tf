@@ -18,14 +18,14 @@ locals {
     aurora_lag    = "${var.name}-aurora-rpo-lag-${var.region}"
     aurora_memory = "${var.name}-aurora-memory-${var.region}"
     orders        = "${var.name}-orders-${var.region}"
-    # Located here, about the peer: detection from outside the failing region.
+    # Located here, watching the peer: detection from outside the failing region.
     probe = "${var.name}-probe-${var.peer_region}"
   }
 
   # Alarms that count as failover signals, in drover's topology format.
   signals = [
-    { alarm_name = local.alarm_names.probe, region = var.region, group = "probe", about = var.peer_region },
-    { alarm_name = local.alarm_names.alb_5xx, region = var.region, group = "alb", about = var.region },
+    { alarm_name = local.alarm_names.probe, region = var.region, group = "probe", watches = var.peer_region },
+    { alarm_name = local.alarm_names.alb_5xx, region = var.region, group = "alb", watches = var.region },
   ]
 
   alarm_actions = [aws_sns_topic.this.arn]

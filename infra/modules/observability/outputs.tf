@@ -24,7 +24,7 @@ output "alarm_arns" {
 }
 
 output "signals" {
-  description = "The failover signal alarms located in this region: alarm_name, region (where the alarm lives), group, and about (the region whose failure it signals)."
+  description = "The failover signal alarms located in this region: alarm_name, region (where the alarm lives), group, and watches (the region whose failure it indicates)."
   value       = local.signals
 }
 
