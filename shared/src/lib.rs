@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod model;
+pub mod policy;
 pub mod ports;
 pub mod telemetry;
 

@@ -347,3 +347,57 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
+
+// ---------- AlarmReader (CloudWatch DescribeAlarms) ----------
+
+/// An alarm's state as CloudWatch reports it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlarmStateValue {
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+#[async_trait]
+pub trait AlarmReader: Send + Sync {
+    fn region(&self) -> &str;
+    /// The current state of each named alarm that exists; names CloudWatch does not know are absent.
+    async fn alarm_states(&self, names: &[String]) -> Result<BTreeMap<String, AlarmStateValue>, AwsError>;
+}
+
+// ---------- StateStore (drover's own durable facts, beside the lease) ----------
+
+/// The last failover decided in this region: what the cooldown counts from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailoverRecord {
+    pub run_id: String,
+    pub fencing_token: u64,
+    pub mode: crate::model::Mode,
+    pub from_region: String,
+    pub to_region: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The last readiness verdict, so a change (and only a change) is announced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadinessRecord {
+    pub ready: bool,
+    /// Names of the failing checks, sorted.
+    pub failing: Vec<String>,
+    pub at: DateTime<Utc>,
+    /// Grows by one on every stored change; the compare-and-set key.
+    pub version: u64,
+}
+
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    async fn last_failover(&self) -> Result<Option<FailoverRecord>, AwsError>;
+    /// Stores `record` unless a record with a higher or equal fencing token is already there
+    /// (a stale or repeated write is a no-op); returns whether it was stored.
+    async fn record_failover(&self, record: &FailoverRecord) -> Result<bool, AwsError>;
+    async fn readiness(&self) -> Result<Option<ReadinessRecord>, AwsError>;
+    /// Stores `record` if the stored version is still `expected_version` (None = no record);
+    /// returns false when another writer got there first.
+    async fn put_readiness(&self, record: &ReadinessRecord, expected_version: Option<u64>) -> Result<bool, AwsError>;
+}

@@ -3,6 +3,7 @@
 //! Each module lists the IAM actions it calls (`IAM_ACTIONS`), so the Terraform policies can be
 //! checked against the code.
 
+pub mod alarms;
 pub mod cloudwatch;
 pub mod dynamodb;
 pub mod ecs;
@@ -10,5 +11,6 @@ pub mod factory;
 pub mod rds;
 pub mod route53;
 pub mod sns;
+pub mod state_store;
 
 pub use factory::{ClientFactory, RegionClients};

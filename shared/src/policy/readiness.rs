@@ -1,0 +1,1 @@
+//! The scheduled readiness evaluation (filled in below).
