@@ -373,16 +373,16 @@ impl Decider {
             match self.db.cluster(&c.cluster_id).await {
                 Ok(db) => {
                     facts.status = Some(db.status.clone());
-                    if db.global_cluster_id.as_deref() == Some(c.global_cluster_id.as_str()) {
-                        match self.db.global_cluster(&c.global_cluster_id).await {
-                            Ok(g) => {
-                                let arn = if db.arn.is_empty() { c.cluster_arn.as_str() } else { db.arn.as_str() };
-                                facts.in_global_cluster = g.member(arn).is_some();
-                                facts.is_writer = g.member(arn).is_some_and(|m| m.is_writer);
-                            }
-                            Err(e) if e.kind == ErrorKind::NotFound => facts.error = Some(e.to_string()),
-                            Err(e) => return Err(e.into()),
+                    // Membership as the global cluster lists it: DescribeDBClusters does not
+                    // reliably name the global cluster a member belongs to.
+                    match self.db.global_cluster(&c.global_cluster_id).await {
+                        Ok(g) => {
+                            let arn = if db.arn.is_empty() { c.cluster_arn.as_str() } else { db.arn.as_str() };
+                            facts.in_global_cluster = g.member(arn).is_some();
+                            facts.is_writer = g.member(arn).is_some_and(|m| m.is_writer);
                         }
+                        Err(e) if e.kind == ErrorKind::NotFound => facts.error = Some(e.to_string()),
+                        Err(e) => return Err(e.into()),
                     }
                 }
                 Err(e) if e.kind == ErrorKind::NotFound => facts.error = Some(e.to_string()),
@@ -429,3 +429,53 @@ impl RequestError {
         RequestError::SelfNotInTopology(e.to_string())
     }
 }
+
+impl Decider {
+    /// Wires the AWS adapters: alarm readers for every region holding a configured signal,
+    /// everything else in `this_region`. Builds clients only (no call is made).
+    pub async fn from_factory(
+        topology: Arc<Topology>,
+        this_region: &str,
+        factory: &crate::aws::ClientFactory,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, DecideError> {
+        use crate::aws::{alarms::CloudWatchAlarms, dynamodb::DynamoLease, ecs::EcsServiceScaler, rds::RdsGlobalDatabase, sns::SnsPublisher, state_store::DynamoStateStore};
+        let region = topology.region(this_region).map_err(RequestError::from_config)?;
+        let clients = factory.region(this_region).await?;
+        let mut alarm_regions: Vec<&str> = topology.policy.signals.iter().map(|s| s.region.as_str()).collect();
+        alarm_regions.sort_unstable();
+        alarm_regions.dedup();
+        let mut alarms: Vec<Arc<dyn AlarmReader>> = Vec::new();
+        for r in alarm_regions {
+            alarms.push(Arc::new(CloudWatchAlarms::new(&*factory.region(r).await?)));
+        }
+        Ok(Decider {
+            this_region: this_region.to_string(),
+            alarms,
+            db: Arc::new(RdsGlobalDatabase::new(&clients)),
+            scaler: Arc::new(EcsServiceScaler::new(&clients)),
+            lease: Arc::new(DynamoLease::with_clock(&clients, &region.lease_table, clock.clone())),
+            store: Arc::new(DynamoStateStore::new(&clients, &region.lease_table)),
+            publisher: Arc::new(SnsPublisher::new(&clients)),
+            clock,
+            peer_timeout: DEFAULT_PEER_TIMEOUT,
+            topology,
+        })
+    }
+}
+
+/// Exactly the IAM actions `decide` calls: everything in its own region, DescribeAlarms also
+/// in the other region (its signals live there too).
+pub const IAM_ACTIONS: &[&str] = &[
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:GetMetricData",
+    "rds:DescribeDBClusters",
+    "rds:DescribeGlobalClusters",
+    "ecs:DescribeServices",
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:PutItem",
+    "sns:Publish",
+    "kms:GenerateDataKey",
+    "kms:Decrypt",
+];
