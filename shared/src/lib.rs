@@ -13,6 +13,7 @@ pub mod events;
 pub mod model;
 pub mod policy;
 pub mod ports;
+pub mod steps;
 pub mod telemetry;
 
 pub use config::{ConfigError, Topology};
