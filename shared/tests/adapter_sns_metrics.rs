@@ -25,7 +25,7 @@ async fn publishes_to_the_encrypted_topic_with_attributes() {
     let id = publisher.publish(&sns_cfg.topic_arn, &event).await.unwrap();
     assert!(!id.is_empty());
 
-    let sent = w.emu.sns_messages(STANDBY, &sns_cfg.topic_arn);
+    let sent = w.emu.sns_messages(&sns_cfg.topic_arn);
     assert_eq!(sent.len(), 1, "{sent:?}");
     let m = &sent[0];
     assert_eq!(m["subject"], event.subject());

@@ -260,3 +260,50 @@ def _operations(environ: dict, body: dict, m: Any) -> tuple[int, Any]:
     from . import models
 
     return 200, models.describe_operations()
+
+
+@route("GET", "/alarm-transitions")
+def _alarm_transitions(environ: dict, body: dict, m: Any) -> tuple[int, Any]:
+    from . import alarm_eval
+
+    with STATE.lock:
+        return 200, {"transitions": [dict(t) for t in alarm_eval.TRANSITIONS]}
+
+
+@route("GET", "/sns/messages")
+def _sns_messages(environ: dict, body: dict, m: Any) -> tuple[int, Any]:
+    """What was published to a topic (moto keeps it; /moto-api/data.json cannot dump RDS)."""
+    from urllib.parse import parse_qs
+
+    from moto.sns.models import sns_backends
+
+    topic_arn = parse_qs(environ.get("QUERY_STRING", "")).get("topic_arn", [""])[0]
+    parts = topic_arn.split(":")
+    if len(parts) != 6 or parts[2] != "sns":
+        raise ControlError(400, "topic_arn must be an SNS topic ARN")
+    topic = sns_backends[ACCOUNT_ID][parts[3]].topics.get(topic_arn)
+    if topic is None:
+        raise ControlError(404, f"no topic {topic_arn}")
+    messages = [
+        {
+            "message_id": n[0],
+            "message": n[1],
+            "subject": n[2],
+            "attributes": {k: v.get("Value") for k, v in (n[3] or {}).items()},
+        }
+        for n in topic.sent_notifications
+    ]
+    return 200, {"topic_arn": topic_arn, "kms_master_key_id": topic.kms_master_key_id, "messages": messages}
+
+
+@route("GET", "/dns/answer")
+def _dns_answer(environ: dict, body: dict, m: Any) -> tuple[int, Any]:
+    from urllib.parse import parse_qs
+
+    from . import route53_changes
+
+    q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    try:
+        return 200, route53_changes.dns_answer(q["zone_id"], q["name"], q.get("type", "CNAME"))
+    except KeyError as e:
+        raise ControlError(404, str(e.args[0] if e.args else e))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ecs_rollout, rds_global, route53_changes
+from . import alarm_eval, ecs_rollout, rds_global, route53_changes
 
 _installed = False
 
@@ -16,6 +16,7 @@ def install() -> None:
     rds_global.install()
     ecs_rollout.install()
     route53_changes.install()
+    alarm_eval.install()
     _installed = True
 
 
@@ -30,6 +31,7 @@ def reset() -> None:
     rds_global.reset()
     ecs_rollout.reset()
     route53_changes.reset()
+    alarm_eval.reset()
 
 
 def describe_operations() -> dict[str, Any]:

@@ -193,3 +193,54 @@ def install() -> None:
     Route53.get_health_check_status = get_health_check_status  # type: ignore[method-assign]
     Route53.create_health_check = create_health_check  # type: ignore[method-assign]
     HealthCheck.health_check_config = property(_health_check_config)  # type: ignore[assignment]
+
+
+def dns_answer(zone_id: str, name: str, rtype: str) -> dict[str, Any]:
+    """Route 53's data plane for a weighted record set: what a resolver is answered now.
+
+    Healthy records with a non-zero weight are answered in proportion to their weights;
+    when none is left, healthy zero-weight records are; when every record is unhealthy,
+    Route 53 fails open and answers as if all were healthy. This keeps working while the
+    control plane (us-east-1) is down, as the real data plane does."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.route53.models import route53_backends
+
+    backend = route53_backends[DEFAULT_ACCOUNT_ID]["global"]
+    zone = backend.get_hosted_zone(zone_id)
+    want = name.rstrip(".").lower()
+    records = [r for r in zone.rrsets
+               if r.name.rstrip(".").lower() == want and r.type == rtype and r.set_identifier]
+    if not records:
+        raise KeyError(f"no weighted {rtype} records named {name} in zone {zone_id}")
+
+    def healthy(r: Any) -> bool:
+        if not r.health_check_id:
+            return True
+        try:
+            return health_status(backend.get_health_check(r.health_check_id)) == "healthy"
+        except Exception:  # a record naming a missing health check counts as healthy
+            return True
+
+    def weight(r: Any) -> int:
+        return int(r.weight or 0)
+
+    status = {r.set_identifier: healthy(r) for r in records}
+    live = [r for r in records if status[r.set_identifier]]
+    chosen = [r for r in live if weight(r) > 0] or [r for r in live if weight(r) == 0]
+    fail_open = not chosen
+    if fail_open:
+        chosen = [r for r in records if weight(r) > 0] or records
+    total = sum(weight(r) for r in chosen)
+    return {
+        "modeled_now": STATE.clock.now(),
+        "fail_open": fail_open,
+        "health": status,
+        "answers": [
+            {"set_identifier": r.set_identifier,
+             "values": [rr.get("Value") if isinstance(rr, dict) else rr for rr in r.records],
+             "weight": weight(r),
+             "share": (weight(r) / total) if total else 1.0 / len(chosen),
+             "ttl": int(r.ttl) if r.ttl else None}
+            for r in chosen
+        ],
+    }

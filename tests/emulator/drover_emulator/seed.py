@@ -198,8 +198,8 @@ def seed_full(endpoint: str, primary: str = "us-east-1", standby: str = "us-west
                 AlarmName=gate, Namespace="Drover/Gate", MetricName="RecordGate",
                 Dimensions=[{"Name": "Application", "Value": app},
                             {"Name": "Record", "Value": region}],
-                Statistic="Maximum", Period=60, EvaluationPeriods=1, Threshold=1,
-                ComparisonOperator="GreaterThanOrEqualToThreshold",
+                Statistic="Minimum", Period=60, EvaluationPeriods=1, Threshold=1,
+                ComparisonOperator="LessThanThreshold",
                 TreatMissingData="notBreaching")
             cw.set_alarm_state(AlarmName=gate, StateValue="OK", StateReason="seeded open")
         for cw, name in ((cw_other, probe), (cw_self, alb5xx)):

@@ -177,23 +177,22 @@ impl Emulator {
         self.control("DELETE", "/_drover/calls", None);
     }
 
-    /// What was published to a topic, read from moto's backend dump: each as
-    /// `{"message_id", "message", "subject", "attributes": {name: value}}`, oldest first.
-    pub fn sns_messages(&self, _region: &str, topic_arn: &str) -> Vec<Value> {
-        let data = self.control("GET", "/moto-api/data.json", None);
-        let topics = data["sns"]["Topic"].as_array().cloned().unwrap_or_default();
-        topics
-            .iter()
-            .filter(|t| t["arn"] == topic_arn)
-            .flat_map(|t| t["sent_notifications"].as_array().cloned().unwrap_or_default())
-            .map(|n| {
-                let attrs: serde_json::Map<String, Value> = n[3]
-                    .as_object()
-                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v["Value"].clone())).collect())
-                    .unwrap_or_default();
-                json!({ "message_id": n[0], "message": n[1], "subject": n[2], "attributes": attrs })
-            })
-            .collect()
+    /// What was published to a topic: each `{"message_id", "message", "subject", "attributes": {name: value}}`, oldest first.
+    pub fn sns_messages(&self, topic_arn: &str) -> Vec<Value> {
+        let v = self.control("GET", &format!("/_drover/sns/messages?topic_arn={topic_arn}"), None);
+        v["messages"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Route 53's data plane: what a resolver is answered now for a weighted record set
+    /// (`{"answers": [{"set_identifier", "values", "weight", "share", "ttl"}], "fail_open", "health"}`).
+    pub fn dns_answer(&self, zone_id: &str, name: &str, record_type: &str) -> Value {
+        self.control("GET", &format!("/_drover/dns/answer?zone_id={zone_id}&name={name}&type={record_type}"), None)
+    }
+
+    /// Every alarm state change so far, `{"region", "alarm_name", "from", "to", "reason", "modeled_time"}`.
+    pub fn alarm_transitions(&self) -> Vec<Value> {
+        let v = self.control("GET", "/_drover/alarm-transitions", None);
+        v["transitions"].as_array().cloned().unwrap_or_default()
     }
 
     /// Creates the two-region topology and returns its config JSON (what Terraform would set).
