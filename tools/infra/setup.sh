@@ -12,7 +12,8 @@
 #   CLI config      .tools/terraformrc, pointing Terraform at that mirror only
 #   checkov         pinned in requirements.txt, in the project venv (.venv)
 #
-# Environment: DROVER_VENV (default <repo>/.venv), TERRAFORM (a terraform to use), CARGO.
+# Environment: DROVER_VENV (default <repo>/.venv), TERRAFORM (a terraform to use), CARGO,
+# CARGO_TARGET_DIR (default <repo>/target).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -20,6 +21,7 @@ HERE="$ROOT/tools/infra"
 TOOLS="$ROOT/.tools"
 VENV="${DROVER_VENV:-$ROOT/.venv}"
 CARGO="${CARGO:-cargo}"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 # cdktn-provider-aws 25.8.1 is generated from hashicorp/aws 6.69.1.
 CDKTN_VERSION="25.8.1"
@@ -123,7 +125,7 @@ want="$(sha "$ROOT/tools/tf-standin/Cargo.toml" "$ROOT"/tools/tf-standin/src/*.r
 if [ ! -x "$BIN" ] || [ "$(cat "$STAMPS/standin" 2>/dev/null)" != "$want" ]; then
   log "building tools/tf-standin"
   (cd "$ROOT" && "$CARGO" build --release --quiet -p tf-standin)
-  install -m 0755 "$ROOT/target/release/terraform-provider-aws-standin" "$BIN"
+  install -m 0755 "$TARGET_DIR/release/terraform-provider-aws-standin" "$BIN"
   echo "$want" >"$STAMPS/standin"
 fi
 cmp -s "$SCHEMA" "$PROVIDER_DIR/schema.json" || install -m 0644 "$SCHEMA" "$PROVIDER_DIR/schema.json"
