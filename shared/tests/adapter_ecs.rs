@@ -3,9 +3,9 @@
 mod common;
 
 use common::*;
+use drover_core::ErrorKind;
 use drover_core::aws::ecs::EcsServiceScaler;
 use drover_core::ports::{Capacity, RolloutState, ServiceScaler};
-use drover_core::ErrorKind;
 
 #[tokio::test]
 async fn scaling_the_standby_rolls_out_in_modeled_time() {

@@ -3,9 +3,9 @@
 mod common;
 
 use common::*;
+use drover_core::ErrorKind;
 use drover_core::aws::rds::RdsGlobalDatabase;
 use drover_core::ports::{FailoverStatus, GlobalClusterStatus, GlobalDatabase};
-use drover_core::ErrorKind;
 
 struct Db {
     global: String,
@@ -17,7 +17,12 @@ struct Db {
 fn db(w: &World) -> Db {
     let p = &w.region(PRIMARY).aurora[0];
     let s = &w.region(STANDBY).aurora[0];
-    Db { global: p.global_cluster_id.clone(), primary_arn: p.cluster_arn.clone(), standby_arn: s.cluster_arn.clone(), standby_id: s.cluster_id.clone() }
+    Db {
+        global: p.global_cluster_id.clone(),
+        primary_arn: p.cluster_arn.clone(),
+        standby_arn: s.cluster_arn.clone(),
+        standby_id: s.cluster_id.clone(),
+    }
 }
 
 #[tokio::test]
@@ -60,13 +65,18 @@ async fn unplanned_failover_from_the_standby_region_while_the_primary_is_down() 
 
     let done = eventually(30, || async {
         let g = rds.global_cluster(&d.global).await.ok()?;
-        (g.failover.is_none() && g.writer().map(|m| m.cluster_arn.as_str()) == Some(d.standby_arn.as_str())).then_some(g)
+        (g.failover.is_none() && g.writer().map(|m| m.cluster_arn.as_str()) == Some(d.standby_arn.as_str()))
+            .then_some(g)
     })
     .await;
     assert_eq!(done.status, GlobalClusterStatus::Available);
     let modeled = w.emu.modeled_now() - t0;
     assert!(modeled >= 55.0, "a managed failover takes about a minute of modeled time, took {modeled:.1} s");
-    assert!(w.emu.writes().iter().all(|c| c.ends_with(STANDBY)), "every write in the standby region: {:?}", w.emu.writes());
+    assert!(
+        w.emu.writes().iter().all(|c| c.ends_with(STANDBY)),
+        "every write in the standby region: {:?}",
+        w.emu.writes()
+    );
 }
 
 #[tokio::test]
@@ -122,7 +132,11 @@ async fn unknown_global_cluster_is_not_found() {
     assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
     let err = rds.failover("no-such-global", &db(&w).standby_arn, true).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
-    assert!(w.emu.writes().iter().all(|c| c.contains("FailoverGlobalCluster")), "only the refused call: {:?}", w.emu.writes());
+    assert!(
+        w.emu.writes().iter().all(|c| c.contains("FailoverGlobalCluster")),
+        "only the refused call: {:?}",
+        w.emu.writes()
+    );
 }
 
 #[tokio::test]

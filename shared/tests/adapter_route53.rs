@@ -3,9 +3,9 @@
 mod common;
 
 use common::*;
+use drover_core::ErrorKind;
 use drover_core::aws::route53::Route53TrafficRouter;
 use drover_core::ports::{ChangeStatus, HealthStatus, TrafficRouter};
-use drover_core::ErrorKind;
 
 #[tokio::test]
 async fn weights_move_and_the_change_goes_insync_in_modeled_time() {
@@ -14,7 +14,9 @@ async fn weights_move_and_the_change_goes_insync_in_modeled_time() {
     let router = Route53TrafficRouter::new(&*w.clients(STANDBY).await);
     let records = router.weighted_records(&r53.hosted_zone_id, &r53.record_name, r53.record_type).await.unwrap();
     assert_eq!(records.len(), 2, "{records:?}");
-    let weight_of = |recs: &[drover_core::ports::WeightedRecord], set: &str| recs.iter().find(|r| r.set_identifier == set).map(|r| r.weight);
+    let weight_of = |recs: &[drover_core::ports::WeightedRecord], set: &str| {
+        recs.iter().find(|r| r.set_identifier == set).map(|r| r.weight)
+    };
     assert_eq!(weight_of(&records, PRIMARY), Some(w.region(PRIMARY).route53.active_weight));
     assert_eq!(weight_of(&records, STANDBY), Some(r53.standby_weight));
     assert!(records.iter().all(|r| r.health_check_id.is_some()), "every weighted record carries a health check");
@@ -32,7 +34,8 @@ async fn weights_move_and_the_change_goes_insync_in_modeled_time() {
     assert_eq!(router.change_status(&change).await.unwrap(), ChangeStatus::Pending);
     let change2 = router.set_weights(&r53.hosted_zone_id, &flipped, "drover test again").await.unwrap();
     assert_ne!(change, change2, "change ids are unique");
-    eventually(30, || async { (router.change_status(&change).await.ok()? == ChangeStatus::Insync).then_some(()) }).await;
+    eventually(30, || async { (router.change_status(&change).await.ok()? == ChangeStatus::Insync).then_some(()) })
+        .await;
     assert!(w.emu.modeled_now() - t0 >= 55.0);
 
     let after = router.weighted_records(&r53.hosted_zone_id, &r53.record_name, r53.record_type).await.unwrap();

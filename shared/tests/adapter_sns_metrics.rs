@@ -19,9 +19,15 @@ async fn publishes_to_the_encrypted_topic_with_attributes() {
     let key = publisher.topic_kms_key(&sns_cfg.topic_arn).await.unwrap();
     assert_eq!(key.as_deref(), Some(sns_cfg.kms_key_id.as_str()), "the topic is encrypted with the configured key");
 
-    let event = PublishedEvent::new("shop", EventType::StepSucceeded, Severity::Info, StepStatus::Succeeded, "Aurora promoted in us-west-2")
-        .for_run("run-42", Some(3), Mode::Unplanned, PRIMARY, STANDBY)
-        .with_step(Step::PromoteDb);
+    let event = PublishedEvent::new(
+        "shop",
+        EventType::StepSucceeded,
+        Severity::Info,
+        StepStatus::Succeeded,
+        "Aurora promoted in us-west-2",
+    )
+    .for_run("run-42", Some(3), Mode::Unplanned, PRIMARY, STANDBY)
+    .with_step(Step::PromoteDb);
     let id = publisher.publish(&sns_cfg.topic_arn, &event).await.unwrap();
     assert!(!id.is_empty());
 
@@ -54,7 +60,13 @@ async fn metrics_are_readable_after_put_and_faults_are_typed() {
     let clients = w.clients(STANDBY).await;
     let metrics = CloudWatchMetrics::new(&clients);
     let dims = BTreeMap::from([("Target".to_string(), PRIMARY.to_string())]);
-    let data = [MetricDatum { name: "ProbeSuccessRatio".into(), value: 0.25, unit: Unit::None, dimensions: dims.clone(), high_resolution: true }];
+    let data = [MetricDatum {
+        name: "ProbeSuccessRatio".into(),
+        value: 0.25,
+        unit: Unit::None,
+        dimensions: dims.clone(),
+        high_resolution: true,
+    }];
     metrics.put("Drover/Probe", &data).await.unwrap();
 
     let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now());

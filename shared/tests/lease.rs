@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::*;
+use drover_core::ErrorKind;
 use drover_core::aws::dynamodb::DynamoLease;
 use drover_core::ports::{Clock, Lease, LeaseError};
-use drover_core::ErrorKind;
 
 /// A clock the test moves by hand, so expiry needs no sleeping.
 #[derive(Clone)]
@@ -92,7 +92,11 @@ async fn after_expiry_a_new_holder_gets_a_higher_token_and_the_old_one_is_stale(
     let second = l.acquire("decide-b", "run-b", TTL).await.unwrap();
     assert!(second.fencing_token > first.fencing_token);
 
-    for stale in [l.check(first.fencing_token).await.err(), l.renew(first.fencing_token, TTL).await.err(), l.release(first.fencing_token).await.err()] {
+    for stale in [
+        l.check(first.fencing_token).await.err(),
+        l.renew(first.fencing_token, TTL).await.err(),
+        l.release(first.fencing_token).await.err(),
+    ] {
         match stale {
             Some(LeaseError::Stale { presented, current, holder }) => {
                 assert_eq!(presented, first.fencing_token);

@@ -1,10 +1,10 @@
 //! Trigger parsing against the real-shaped samples in tests/events, malformed variants, and
 //! arbitrary JSON (the parser must never panic).
 
-use drover_core::events::{AlarmSource, AlarmState, ManualAction, Trigger, TriggerError};
 use drover_core::Topology;
+use drover_core::events::{AlarmSource, AlarmState, ManualAction, Trigger, TriggerError};
 use proptest::prelude::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn sample(name: &str) -> Value {
     let path = format!("{}/../tests/events/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -17,13 +17,18 @@ fn topology() -> Topology {
 
 #[test]
 fn eventbridge_alarm_state_change() {
-    let Trigger::Alarm(a) = Trigger::parse(&sample("eventbridge-alarm-probe.json")).unwrap() else { panic!("not an alarm") };
+    let Trigger::Alarm(a) = Trigger::parse(&sample("eventbridge-alarm-probe.json")).unwrap() else {
+        panic!("not an alarm")
+    };
     assert_eq!(a.source, AlarmSource::EventBridge);
     assert_eq!(a.alarm_name, "drover-shop-probe-us-east-1");
     assert_eq!(a.region, "us-west-2");
     assert_eq!(a.state, AlarmState::Alarm);
     assert_eq!(a.previous_state, Some(AlarmState::Ok));
-    assert_eq!(a.alarm_arn.as_deref(), Some("arn:aws:cloudwatch:us-west-2:123456789012:alarm:drover-shop-probe-us-east-1"));
+    assert_eq!(
+        a.alarm_arn.as_deref(),
+        Some("arn:aws:cloudwatch:us-west-2:123456789012:alarm:drover-shop-probe-us-east-1")
+    );
     assert_eq!(a.changed_at.unwrap().to_rfc3339(), "2026-11-30T03:04:40.989+00:00");
 }
 
@@ -62,7 +67,13 @@ fn manual_requests() {
 #[test]
 fn every_sample_names_regions_of_the_topology() {
     let t = topology();
-    for name in ["eventbridge-alarm-probe.json", "lambda-alarm-action-alb-5xx.json", "sns-alarm-alb-5xx.json", "manual-failover.json", "manual-drill.json"] {
+    for name in [
+        "eventbridge-alarm-probe.json",
+        "lambda-alarm-action-alb-5xx.json",
+        "sns-alarm-alb-5xx.json",
+        "manual-failover.json",
+        "manual-drill.json",
+    ] {
         Trigger::parse(&sample(name)).unwrap().check_against(&t).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
@@ -153,16 +164,34 @@ fn arb_json() -> impl Strategy<Value = Value> {
         any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
         ".{0,12}".prop_map(Value::String),
         prop_oneof![
-            Just("ALARM"), Just("OK"), Just("aws.cloudwatch"), Just("aws:sns"), Just("us-east-1"),
-            Just("CloudWatch Alarm State Change"), Just("failover"), Just("2026-11-30T03:04:40.989+0000"),
+            Just("ALARM"),
+            Just("OK"),
+            Just("aws.cloudwatch"),
+            Just("aws:sns"),
+            Just("us-east-1"),
+            Just("CloudWatch Alarm State Change"),
+            Just("failover"),
+            Just("2026-11-30T03:04:40.989+0000"),
         ]
         .prop_map(|s| Value::String(s.to_string())),
     ];
     let keys = prop_oneof![
-        Just("detail-type".to_string()), Just("source".to_string()), Just("detail".to_string()), Just("region".to_string()),
-        Just("alarmData".to_string()), Just("alarmName".to_string()), Just("state".to_string()), Just("value".to_string()),
-        Just("Records".to_string()), Just("Sns".to_string()), Just("Message".to_string()), Just("EventSource".to_string()),
-        Just("action".to_string()), Just("target_region".to_string()), Just("force".to_string()), Just("time".to_string()),
+        Just("detail-type".to_string()),
+        Just("source".to_string()),
+        Just("detail".to_string()),
+        Just("region".to_string()),
+        Just("alarmData".to_string()),
+        Just("alarmName".to_string()),
+        Just("state".to_string()),
+        Just("value".to_string()),
+        Just("Records".to_string()),
+        Just("Sns".to_string()),
+        Just("Message".to_string()),
+        Just("EventSource".to_string()),
+        Just("action".to_string()),
+        Just("target_region".to_string()),
+        Just("force".to_string()),
+        Just("time".to_string()),
         "[a-zA-Z]{1,8}",
     ];
     leaf.prop_recursive(4, 64, 8, move |inner| {

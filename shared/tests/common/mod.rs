@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use drover_core::Topology;
 use drover_core::aws::factory::FactoryOptions;
 use drover_core::aws::{ClientFactory, RegionClients};
-use drover_core::Topology;
 pub use drover_harness::{Emulator, FaultKind};
 
 pub const PRIMARY: &str = "us-east-1";
@@ -23,7 +23,8 @@ impl World {
     pub fn new(speed: f64) -> World {
         let emu = Emulator::start(speed);
         let raw = emu.seed(PRIMARY, STANDBY);
-        let topology = Topology::from_json(&raw).unwrap_or_else(|e| panic!("the seeded topology must parse: {e}\n{raw}"));
+        let topology =
+            Topology::from_json(&raw).unwrap_or_else(|e| panic!("the seeded topology must parse: {e}\n{raw}"));
         let factory = ClientFactory::with_options(FactoryOptions {
             endpoint_url: Some(emu.endpoint.clone()),
             static_credentials: Some((drover_harness::ACCESS_KEY.into(), drover_harness::SECRET_KEY.into())),

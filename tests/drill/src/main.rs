@@ -11,6 +11,7 @@ mod report;
 
 use std::time::{Duration, Instant};
 
+use drover_core::aws::ClientFactory;
 use drover_core::aws::cloudwatch::CloudWatchMetrics;
 use drover_core::aws::dynamodb::DynamoLease;
 use drover_core::aws::ecs::EcsServiceScaler;
@@ -18,7 +19,6 @@ use drover_core::aws::factory::FactoryOptions;
 use drover_core::aws::rds::RdsGlobalDatabase;
 use drover_core::aws::route53::Route53TrafficRouter;
 use drover_core::aws::sns::SnsPublisher;
-use drover_core::aws::ClientFactory;
 use drover_core::events::{EventType, PublishedEvent, Severity};
 use drover_core::ports::{
     ChangeStatus, GlobalDatabase, Lease, MetricDatum, Metrics, Publisher, ServiceScaler, TrafficRouter, Unit,
@@ -50,7 +50,9 @@ fn args() -> Result<Args, String> {
             "--standby" => a.standby = value()?,
             "--reports" => a.reports = value()?.into(),
             "--help" | "-h" => {
-                return Err("usage: drover-drill [--speed N] [--primary REGION] [--standby REGION] [--reports DIR]".into())
+                return Err(
+                    "usage: drover-drill [--speed N] [--primary REGION] [--standby REGION] [--reports DIR]".into()
+                );
             }
             other => return Err(format!("unknown argument {other:?}; try --help")),
         }
@@ -157,7 +159,13 @@ async fn run(args: &Args) -> DrillResult<Report> {
     let probe_interval = Duration::from_secs_f64(10.0 / args.speed);
     until("the probe alarm", 60, || async {
         tokio::time::sleep(probe_interval).await;
-        let failures = MetricDatum { name: "ProbeFailures".into(), value: 5.0, unit: Unit::Count, dimensions: probe_dims.clone(), high_resolution: false };
+        let failures = MetricDatum {
+            name: "ProbeFailures".into(),
+            value: 5.0,
+            unit: Unit::Count,
+            dimensions: probe_dims.clone(),
+            high_resolution: false,
+        };
         metrics.put("Drover/Probe", &[failures]).await?;
         let out = clients.cloudwatch.describe_alarms().alarm_names(&probe_alarm).send().await?;
         let state = out.metric_alarms().first().and_then(|a| a.state_value()).map(|s| s.as_str().to_string());
@@ -175,7 +183,9 @@ async fn run(args: &Args) -> DrillResult<Report> {
         lags.push((c.cluster_id.clone(), lag));
     }
     let run_id = format!("drill-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
-    let grant = lease.acquire("drover-drill", &run_id, Duration::from_secs(u64::from(topology.policy.lease_ttl_seconds))).await?;
+    let grant = lease
+        .acquire("drover-drill", &run_id, Duration::from_secs(u64::from(topology.policy.lease_ttl_seconds)))
+        .await?;
     report.span("decide", decide_start, since(&emu), "done", format!("lease token {}", grant.fencing_token));
 
     // promote-db ‖ scale-compute.
@@ -234,12 +244,17 @@ async fn run(args: &Args) -> DrillResult<Report> {
     // Traffic is on the standby when Route 53's data plane answers only the standby's record.
     let gate_closed = until("DNS answering the standby only", 120, || async {
         let a = emu.dns_answer(&src.route53.hosted_zone_id, &src.route53.record_name, src.route53.record_type.as_str());
-        let sets: Vec<&str> = a["answers"].as_array().map(|v| v.iter().filter_map(|x| x["set_identifier"].as_str()).collect()).unwrap_or_default();
+        let sets: Vec<&str> = a["answers"]
+            .as_array()
+            .map(|v| v.iter().filter_map(|x| x["set_identifier"].as_str()).collect())
+            .unwrap_or_default();
         Ok((sets == [dst.route53.set_identifier.as_str()]).then(|| since(&emu)))
     })
     .await;
     let weights = async {
-        let records = router.weighted_records(&dst.route53.hosted_zone_id, &dst.route53.record_name, dst.route53.record_type).await?;
+        let records = router
+            .weighted_records(&dst.route53.hosted_zone_id, &dst.route53.record_name, dst.route53.record_type)
+            .await?;
         let flipped: Vec<_> = records
             .into_iter()
             .map(|mut r| {
@@ -248,7 +263,10 @@ async fn run(args: &Args) -> DrillResult<Report> {
             })
             .collect();
         let change = router.set_weights(&dst.route53.hosted_zone_id, &flipped, &format!("drover {run_id}")).await?;
-        until("Route 53 INSYNC", 120, || async { Ok((router.change_status(&change).await? == ChangeStatus::Insync).then_some(())) }).await
+        until("Route 53 INSYNC", 120, || async {
+            Ok((router.change_status(&change).await? == ChangeStatus::Insync).then_some(()))
+        })
+        .await
     }
     .await;
     let (outcome, detail) = match (&gate_closed, &weights) {

@@ -37,9 +37,22 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(s, "{}", self.title);
         let _ = writeln!(s, "scenario: {}\n", self.scenario);
-        let _ = writeln!(s, "{:<28} {:>9} {:>9} {:>9}  {:<10} {}", "step", "start s", "end s", "took s", "outcome", "detail");
+        let _ = writeln!(
+            s,
+            "{:<28} {:>9} {:>9} {:>9}  {:<10} {}",
+            "step", "start s", "end s", "took s", "outcome", "detail"
+        );
         for sp in &self.spans {
-            let _ = writeln!(s, "{:<28} {:>9.1} {:>9.1} {:>9.1}  {:<10} {}", sp.name, sp.start, sp.end, sp.end - sp.start, sp.outcome, sp.detail);
+            let _ = writeln!(
+                s,
+                "{:<28} {:>9.1} {:>9.1} {:>9.1}  {:<10} {}",
+                sp.name,
+                sp.start,
+                sp.end,
+                sp.end - sp.start,
+                sp.outcome,
+                sp.detail
+            );
         }
         s.push('\n');
         for (k, v) in &self.facts {
@@ -56,7 +69,16 @@ impl Report {
         let mut s = format!("# {}\n\nScenario: {}\n\n![timeline]({svg_name})\n\n", self.title, self.scenario);
         s.push_str("| Step | Start (s) | End (s) | Took (s) | Outcome | Detail |\n|---|---:|---:|---:|---|---|\n");
         for sp in &self.spans {
-            let _ = writeln!(s, "| {} | {:.1} | {:.1} | {:.1} | {} | {} |", sp.name, sp.start, sp.end, sp.end - sp.start, sp.outcome, sp.detail.replace('|', "\\|"));
+            let _ = writeln!(
+                s,
+                "| {} | {:.1} | {:.1} | {:.1} | {} | {} |",
+                sp.name,
+                sp.start,
+                sp.end,
+                sp.end - sp.start,
+                sp.outcome,
+                sp.detail.replace('|', "\\|")
+            );
         }
         s.push_str("\n| Fact | Value |\n|---|---|\n");
         for (k, v) in &self.facts {
@@ -88,7 +110,12 @@ impl Report {
         let mut t = 0.0;
         while t <= end + 0.01 {
             let x = left + t * scale;
-            let _ = writeln!(s, "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#ddd\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#666\">{t:.0}s</text>", height - 30.0, height - 14.0);
+            let _ = writeln!(
+                s,
+                "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#ddd\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#666\">{t:.0}s</text>",
+                height - 30.0,
+                height - 14.0
+            );
             t += 30.0;
         }
         for (i, sp) in self.spans.iter().enumerate() {

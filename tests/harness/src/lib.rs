@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// Static credentials the emulator accepts.
 pub const ACCESS_KEY: &str = "AKIDDROVERTEST";
@@ -47,7 +47,17 @@ impl Emulator {
     /// Starts an emulator with modeled time running `speed` times faster than real time.
     pub fn start(speed: f64) -> Emulator {
         let mut child = Command::new(python())
-            .args(["-m", "drover_emulator", "serve", "--host", "127.0.0.1", "--port", "0", "--speed", &speed.to_string()])
+            .args([
+                "-m",
+                "drover_emulator",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--speed",
+                &speed.to_string(),
+            ])
             .current_dir(workspace_root().join("tests/emulator"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -58,7 +68,8 @@ impl Emulator {
         let stdout = child.stdout.take().expect("emulator stdout");
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("read the emulator's ready line");
-        let ready: Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("emulator ready line {line:?}: {e}"));
+        let ready: Value =
+            serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("emulator ready line {line:?}: {e}"));
         let endpoint = ready["endpoint"].as_str().expect("endpoint in ready line").to_string();
         let addr = endpoint.trim_start_matches("http://").trim_end_matches('/').to_string();
         Emulator { endpoint, addr, child, _stdin: stdin }
@@ -81,8 +92,16 @@ impl Emulator {
         let (head, payload) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
         let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
         assert!((200..300).contains(&status), "{method} {path} -> {head}\n{payload}");
-        let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(payload) } else { payload.to_string() };
-        if payload.trim().is_empty() { Value::Null } else { serde_json::from_str(&payload).unwrap_or(Value::String(payload)) }
+        let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+            dechunk(payload)
+        } else {
+            payload.to_string()
+        };
+        if payload.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&payload).unwrap_or(Value::String(payload))
+        }
     }
 
     pub fn reset(&self) {
@@ -169,7 +188,14 @@ impl Emulator {
         self.calls()
             .iter()
             .filter(|c| c["mutating"].as_bool() == Some(true))
-            .map(|c| format!("{}:{}@{}", c["service"].as_str().unwrap_or("?"), c["action"].as_str().unwrap_or("?"), c["region"].as_str().unwrap_or("?")))
+            .map(|c| {
+                format!(
+                    "{}:{}@{}",
+                    c["service"].as_str().unwrap_or("?"),
+                    c["action"].as_str().unwrap_or("?"),
+                    c["region"].as_str().unwrap_or("?")
+                )
+            })
             .collect()
     }
 
@@ -197,7 +223,11 @@ impl Emulator {
 
     /// Creates the two-region topology and returns its config JSON (what Terraform would set).
     pub fn seed(&self, primary: &str, standby: &str) -> String {
-        let out = std::env::temp_dir().join(format!("drover-topology-{}-{}.json", std::process::id(), self.addr.replace([':', '.'], "-")));
+        let out = std::env::temp_dir().join(format!(
+            "drover-topology-{}-{}.json",
+            std::process::id(),
+            self.addr.replace([':', '.'], "-")
+        ));
         let status = Command::new(python())
             .args(["-m", "drover_emulator", "seed", "--endpoint", &self.endpoint, "--out"])
             .arg(&out)
