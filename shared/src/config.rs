@@ -243,9 +243,8 @@ impl Topology {
     /// Both regions must describe the same global clusters, the same DNS name and distinct set ids.
     fn validate_pairing(&self) -> Result<(), ConfigError> {
         let (a, b) = (&self.regions[0], &self.regions[1]);
-        let globals = |r: &RegionConfig| -> BTreeSet<String> {
-            r.aurora.iter().map(|c| c.global_cluster_id.clone()).collect()
-        };
+        let globals =
+            |r: &RegionConfig| -> BTreeSet<String> { r.aurora.iter().map(|c| c.global_cluster_id.clone()).collect() };
         let (ga, gb) = (globals(a), globals(b));
         if let Some(missing) = ga.symmetric_difference(&gb).next() {
             return Err(ConfigError::invalid(
@@ -373,11 +372,7 @@ impl RegionConfig {
 }
 
 fn non_empty(path: &str, value: &str) -> Result<(), ConfigError> {
-    if value.trim().is_empty() {
-        Err(ConfigError::invalid(path, "must not be empty"))
-    } else {
-        Ok(())
-    }
+    if value.trim().is_empty() { Err(ConfigError::invalid(path, "must not be empty")) } else { Ok(()) }
 }
 
 /// Region names look like `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-5`.
@@ -470,19 +465,27 @@ mod tests {
     fn semantic_errors_name_the_field() {
         let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
             ("regions[0].name", Box::new(|v| v["regions"][0]["name"] = "moon-base".into())),
-            ("regions[1].aurora[0].cluster_arn", Box::new(|v| {
-                v["regions"][1]["aurora"][0]["cluster_arn"] = "arn:aws:rds:eu-west-1:1:cluster:x".into()
-            })),
-            ("regions[0].ecs[0].standby_desired_count", Box::new(|v| {
-                v["regions"][0]["ecs"][0]["standby_desired_count"] = 9.into()
-            })),
-            ("regions[1].route53.set_identifier", Box::new(|v| {
-                v["regions"][1]["route53"]["set_identifier"] = "us-east-1".into()
-            })),
+            (
+                "regions[1].aurora[0].cluster_arn",
+                Box::new(|v| v["regions"][1]["aurora"][0]["cluster_arn"] = "arn:aws:rds:eu-west-1:1:cluster:x".into()),
+            ),
+            (
+                "regions[0].ecs[0].standby_desired_count",
+                Box::new(|v| v["regions"][0]["ecs"][0]["standby_desired_count"] = 9.into()),
+            ),
+            (
+                "regions[1].route53.set_identifier",
+                Box::new(|v| v["regions"][1]["route53"]["set_identifier"] = "us-east-1".into()),
+            ),
             ("policy.signals[0].watches", Box::new(|v| v["policy"]["signals"][0]["watches"] = "eu-west-3".into())),
             ("policy.signals", Box::new(|v| v["policy"]["quorum"] = 3.into())),
             ("objectives.rpo_seconds", Box::new(|v| v["objectives"]["rpo_seconds"] = 0.into())),
-            ("regions", Box::new(|v| { v["regions"].as_array_mut().unwrap().pop(); })),
+            (
+                "regions",
+                Box::new(|v| {
+                    v["regions"].as_array_mut().unwrap().pop();
+                }),
+            ),
             ("regions[*].aurora", Box::new(|v| v["regions"][1]["aurora"][0]["global_cluster_id"] = "other".into())),
         ];
         for (expected, mutate) in cases {

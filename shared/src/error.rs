@@ -68,11 +68,30 @@ impl AwsError {
     }
 
     /// An error found by the adapter itself (e.g. an answer missing a field it must carry).
-    pub fn new(service: &'static str, operation: &'static str, region: &str, kind: ErrorKind, message: impl Into<String>) -> Self {
-        AwsError { service, operation, region: region.to_string(), kind, code: None, message: message.into(), source: None }
+    pub fn new(
+        service: &'static str,
+        operation: &'static str,
+        region: &str,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
+        AwsError {
+            service,
+            operation,
+            region: region.to_string(),
+            kind,
+            code: None,
+            message: message.into(),
+            source: None,
+        }
     }
 
-    pub(crate) fn from_sdk<E>(service: &'static str, operation: &'static str, region: &str, err: SdkError<E, HttpResponse>) -> Self
+    pub(crate) fn from_sdk<E>(
+        service: &'static str,
+        operation: &'static str,
+        region: &str,
+        err: SdkError<E, HttpResponse>,
+    ) -> Self
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
@@ -105,7 +124,8 @@ const THROTTLING: &[&str] = &[
     "SlowDown",
 ];
 
-const UNAVAILABLE: &[&str] = &["InternalFailure", "InternalError", "ServiceUnavailable", "ServiceUnavailableException", "InternalServerError"];
+const UNAVAILABLE: &[&str] =
+    &["InternalFailure", "InternalError", "ServiceUnavailable", "ServiceUnavailableException", "InternalServerError"];
 
 /// Maps an AWS error code and HTTP status to a kind. Codes win over status: Route 53 answers
 /// throttling with 400, RDS answers GlobalClusterNotFoundFault with 404.

@@ -121,7 +121,12 @@ pub trait GlobalDatabase: Send + Sync {
     async fn global_cluster(&self, global_cluster_id: &str) -> Result<GlobalCluster, AwsError>;
     async fn cluster(&self, cluster_id: &str) -> Result<DbCluster, AwsError>;
     /// Managed failover (`AllowDataLoss` when the primary is lost), called in the target's region.
-    async fn failover(&self, global_cluster_id: &str, target_cluster_arn: &str, allow_data_loss: bool) -> Result<(), AwsError>;
+    async fn failover(
+        &self,
+        global_cluster_id: &str,
+        target_cluster_arn: &str,
+        allow_data_loss: bool,
+    ) -> Result<(), AwsError>;
     /// Switchover: both regions healthy, no data loss.
     async fn switchover(&self, global_cluster_id: &str, target_cluster_arn: &str) -> Result<(), AwsError>;
     /// Detach a member so it becomes a standalone writer (last resort).
@@ -236,7 +241,12 @@ pub trait TrafficRouter: Send + Sync {
     /// The latest gate value published in this region, `None` when there is none recent.
     async fn gate(&self, gate: &Gate) -> Result<Option<bool>, AwsError>;
     /// Control plane: the weighted records of one name and type.
-    async fn weighted_records(&self, zone_id: &str, name: &str, record_type: RecordType) -> Result<Vec<WeightedRecord>, AwsError>;
+    async fn weighted_records(
+        &self,
+        zone_id: &str,
+        name: &str,
+        record_type: RecordType,
+    ) -> Result<Vec<WeightedRecord>, AwsError>;
     /// UPSERTs the given records (as read, with new weights) in one change batch; returns the change id.
     async fn set_weights(&self, zone_id: &str, records: &[WeightedRecord], comment: &str) -> Result<String, AwsError>;
     async fn change_status(&self, change_id: &str) -> Result<ChangeStatus, AwsError>;

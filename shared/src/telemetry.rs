@@ -4,14 +4,15 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::ports::MetricDatum;
 
 /// JSON logs, one object per line, no ANSI, level from `RUST_LOG` (default info).
 /// Safe to call more than once (later calls do nothing).
 pub fn init() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
@@ -64,8 +65,17 @@ mod tests {
 
     #[test]
     fn emf_line_has_the_documented_shape() {
-        let dims = BTreeMap::from([("Application".to_string(), "shop".to_string()), ("Step".to_string(), "promote-db".to_string())]);
-        let data = [MetricDatum { name: "StepDuration".into(), value: 61.5, unit: Unit::Seconds, dimensions: BTreeMap::new(), high_resolution: false }];
+        let dims = BTreeMap::from([
+            ("Application".to_string(), "shop".to_string()),
+            ("Step".to_string(), "promote-db".to_string()),
+        ]);
+        let data = [MetricDatum {
+            name: "StepDuration".into(),
+            value: 61.5,
+            unit: Unit::Seconds,
+            dimensions: BTreeMap::new(),
+            high_resolution: false,
+        }];
         let v: Value = serde_json::from_str(&emf_line("Drover", &dims, &data)).unwrap();
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Drover");
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0], json!(["Application", "Step"]));

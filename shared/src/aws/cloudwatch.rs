@@ -47,7 +47,9 @@ pub(crate) async fn put_metric_data(
                 .unit(unit(d.unit))
                 .timestamp(now)
                 .storage_resolution(if d.high_resolution { 1 } else { 60 })
-                .set_dimensions(Some(d.dimensions.iter().map(|(k, v)| Dimension::builder().name(k).value(v).build()).collect()))
+                .set_dimensions(Some(
+                    d.dimensions.iter().map(|(k, v)| Dimension::builder().name(k).value(v).build()).collect(),
+                ))
                 .build()
         })
         .collect();

@@ -35,7 +35,12 @@ impl DynamoLease {
     }
 
     pub fn with_clock(clients: &RegionClients, table: &str, clock: Arc<dyn Clock>) -> Self {
-        DynamoLease { region: clients.region.clone(), table: table.to_string(), dynamodb: clients.dynamodb.clone(), clock }
+        DynamoLease {
+            region: clients.region.clone(),
+            table: table.to_string(),
+            dynamodb: clients.dynamodb.clone(),
+            clock,
+        }
     }
 
     fn key() -> (String, AttributeValue) {
@@ -67,7 +72,14 @@ impl DynamoLease {
             (Some(holder), Some(run_id), Some(expires_at)) if r.fencing_token > 0 => {
                 Ok(LeaseGrant { fencing_token: r.fencing_token, holder, run_id, expires_at })
             }
-            _ => Err(AwsError::new("dynamodb", op, &self.region, ErrorKind::Unavailable, "lease item incomplete after a successful write").into()),
+            _ => Err(AwsError::new(
+                "dynamodb",
+                op,
+                &self.region,
+                ErrorKind::Unavailable,
+                "lease item incomplete after a successful write",
+            )
+            .into()),
         }
     }
 
@@ -95,7 +107,9 @@ impl Lease for DynamoLease {
             .update_item()
             .table_name(&self.table)
             .key(k, v)
-            .update_expression("SET holder = :h, run_id = :r, expires_at = :e, acquired_at = :now ADD fencing_token :one")
+            .update_expression(
+                "SET holder = :h, run_id = :r, expires_at = :e, acquired_at = :now ADD fencing_token :one",
+            )
             .condition_expression("attribute_not_exists(holder) OR expires_at <= :now")
             .expression_attribute_values(":h", AttributeValue::S(holder.to_string()))
             .expression_attribute_values(":r", AttributeValue::S(run_id.to_string()))
@@ -110,7 +124,8 @@ impl Lease for DynamoLease {
             Ok(out) => self.grant(out.attributes().unwrap_or(&HashMap::new()), OP),
             Err(e) if Self::is_condition_failure(&e) => {
                 let current = self.current().await?;
-                let c = current.unwrap_or(LeaseRecord { fencing_token: 0, holder: None, run_id: None, expires_at: None });
+                let c =
+                    current.unwrap_or(LeaseRecord { fencing_token: 0, holder: None, run_id: None, expires_at: None });
                 Err(LeaseError::Held {
                     holder: c.holder.unwrap_or_else(|| "(released meanwhile)".to_string()),
                     run_id: c.run_id.unwrap_or_default(),
@@ -175,9 +190,10 @@ impl Lease for DynamoLease {
     async fn check(&self, fencing_token: u64) -> Result<LeaseRecord, LeaseError> {
         let current = self.current().await?;
         match current {
-            Some(c) if c.fencing_token == fencing_token
-                && c.holder.is_some()
-                && c.expires_at.is_some_and(|e| e > self.clock.now()) =>
+            Some(c)
+                if c.fencing_token == fencing_token
+                    && c.holder.is_some()
+                    && c.expires_at.is_some_and(|e| e > self.clock.now()) =>
             {
                 Ok(c)
             }

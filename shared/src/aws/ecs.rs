@@ -22,7 +22,11 @@ pub struct EcsServiceScaler {
 
 impl EcsServiceScaler {
     pub fn new(clients: &RegionClients) -> Self {
-        EcsServiceScaler { region: clients.region.clone(), ecs: clients.ecs.clone(), autoscaling: clients.autoscaling.clone() }
+        EcsServiceScaler {
+            region: clients.region.clone(),
+            ecs: clients.ecs.clone(),
+            autoscaling: clients.autoscaling.clone(),
+        }
     }
 }
 
@@ -53,7 +57,13 @@ impl ServiceScaler for EcsServiceScaler {
         let Some(s) = out.services().iter().find(|s| s.service_name() == Some(service)) else {
             // ECS reports a missing service as a "failure" inside a 200 answer.
             let reason = out.failures().first().and_then(|f| f.reason()).unwrap_or("MISSING");
-            return Err(AwsError::new("ecs", OP, &self.region, ErrorKind::NotFound, format!("service {service} in cluster {cluster}: {reason}")));
+            return Err(AwsError::new(
+                "ecs",
+                OP,
+                &self.region,
+                ErrorKind::NotFound,
+                format!("service {service} in cluster {cluster}: {reason}"),
+            ));
         };
         let primary = s.deployments().iter().find(|d| d.status() == Some("PRIMARY"));
         Ok(ServiceState {
@@ -70,8 +80,9 @@ impl ServiceScaler for EcsServiceScaler {
     }
 
     async fn set_desired_count(&self, cluster: &str, service: &str, desired: u32) -> Result<(), AwsError> {
-        let desired = i32::try_from(desired)
-            .map_err(|_| AwsError::new("ecs", "UpdateService", &self.region, ErrorKind::Rejected, "desired count too large"))?;
+        let desired = i32::try_from(desired).map_err(|_| {
+            AwsError::new("ecs", "UpdateService", &self.region, ErrorKind::Rejected, "desired count too large")
+        })?;
         self.ecs
             .update_service()
             .cluster(cluster)

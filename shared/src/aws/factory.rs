@@ -57,16 +57,21 @@ impl ClientFactory {
     /// The clients for `region`, built on first use.
     pub async fn region(&self, region: &str) -> Result<Arc<RegionClients>, AwsError> {
         if !is_region_name(region) {
-            return Err(AwsError::new("sdk", "configure", region, ErrorKind::Rejected, format!("{region:?} is not an AWS region name")));
+            return Err(AwsError::new(
+                "sdk",
+                "configure",
+                region,
+                ErrorKind::Rejected,
+                format!("{region:?} is not an AWS region name"),
+            ));
         }
         let mut regions = self.regions.lock().await;
         if let Some(c) = regions.get(region) {
             return Ok(c.clone());
         }
         let shared = self.load(region).await;
-        let route53_conf = aws_sdk_route53::config::Builder::from(&shared)
-            .region(Region::new(ROUTE53_SIGNING_REGION))
-            .build();
+        let route53_conf =
+            aws_sdk_route53::config::Builder::from(&shared).region(Region::new(ROUTE53_SIGNING_REGION)).build();
         let clients = Arc::new(RegionClients {
             region: region.to_string(),
             rds: aws_sdk_rds::Client::new(&shared),

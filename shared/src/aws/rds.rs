@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use crate::aws::RegionClients;
 use crate::error::{AwsError, ErrorKind};
 use crate::ports::{
-    DbCluster, FailoverState, FailoverStatus, GlobalCluster, GlobalClusterStatus, GlobalDatabase, GlobalMember, LagSample,
+    DbCluster, FailoverState, FailoverStatus, GlobalCluster, GlobalClusterStatus, GlobalDatabase, GlobalMember,
+    LagSample,
 };
 
 pub const IAM_ACTIONS: &[&str] = &[
@@ -35,7 +36,11 @@ pub struct RdsGlobalDatabase {
 
 impl RdsGlobalDatabase {
     pub fn new(clients: &RegionClients) -> Self {
-        RdsGlobalDatabase { region: clients.region.clone(), rds: clients.rds.clone(), cloudwatch: clients.cloudwatch.clone() }
+        RdsGlobalDatabase {
+            region: clients.region.clone(),
+            rds: clients.rds.clone(),
+            cloudwatch: clients.cloudwatch.clone(),
+        }
     }
 }
 
@@ -60,7 +65,13 @@ impl GlobalDatabase for RdsGlobalDatabase {
             .iter()
             .find(|g| g.global_cluster_identifier() == Some(global_cluster_id))
             .ok_or_else(|| {
-                AwsError::new("rds", OP, &self.region, ErrorKind::NotFound, format!("global cluster {global_cluster_id} not found"))
+                AwsError::new(
+                    "rds",
+                    OP,
+                    &self.region,
+                    ErrorKind::NotFound,
+                    format!("global cluster {global_cluster_id} not found"),
+                )
             })?;
         Ok(GlobalCluster {
             id: global_cluster_id.to_string(),
@@ -70,7 +81,10 @@ impl GlobalDatabase for RdsGlobalDatabase {
                 .global_cluster_members()
                 .iter()
                 .filter_map(|m| {
-                    Some(GlobalMember { cluster_arn: m.db_cluster_arn()?.to_string(), is_writer: m.is_writer().unwrap_or(false) })
+                    Some(GlobalMember {
+                        cluster_arn: m.db_cluster_arn()?.to_string(),
+                        is_writer: m.is_writer().unwrap_or(false),
+                    })
                 })
                 .collect(),
             failover: g.failover_state().map(|f| FailoverState {
@@ -95,7 +109,15 @@ impl GlobalDatabase for RdsGlobalDatabase {
             .db_clusters()
             .iter()
             .find(|c| c.db_cluster_identifier() == Some(cluster_id) || c.db_cluster_arn() == Some(cluster_id))
-            .ok_or_else(|| AwsError::new("rds", OP, &self.region, ErrorKind::NotFound, format!("DB cluster {cluster_id} not found")))?;
+            .ok_or_else(|| {
+                AwsError::new(
+                    "rds",
+                    OP,
+                    &self.region,
+                    ErrorKind::NotFound,
+                    format!("DB cluster {cluster_id} not found"),
+                )
+            })?;
         Ok(DbCluster {
             id: c.db_cluster_identifier().unwrap_or(cluster_id).to_string(),
             arn: c.db_cluster_arn().unwrap_or_default().to_string(),
@@ -105,7 +127,12 @@ impl GlobalDatabase for RdsGlobalDatabase {
         })
     }
 
-    async fn failover(&self, global_cluster_id: &str, target_cluster_arn: &str, allow_data_loss: bool) -> Result<(), AwsError> {
+    async fn failover(
+        &self,
+        global_cluster_id: &str,
+        target_cluster_arn: &str,
+        allow_data_loss: bool,
+    ) -> Result<(), AwsError> {
         self.rds
             .failover_global_cluster()
             .global_cluster_identifier(global_cluster_id)
@@ -165,15 +192,16 @@ impl GlobalDatabase for RdsGlobalDatabase {
         for (i, name) in LAG_METRICS.iter().enumerate() {
             let id = format!("m{i}");
             let Some(result) = out.metric_data_results().iter().find(|r| r.id() == Some(id.as_str())) else { continue };
-            let latest = result
-                .timestamps()
-                .iter()
-                .zip(result.values())
-                .max_by_key(|(t, _)| (t.secs(), t.subsec_nanos()));
+            let latest =
+                result.timestamps().iter().zip(result.values()).max_by_key(|(t, _)| (t.secs(), t.subsec_nanos()));
             if let Some((t, v)) = latest {
                 let at = DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or(end);
                 let millis = if v.is_finite() && *v > 0.0 { *v } else { 0.0 };
-                return Ok(Some(LagSample { metric: (*name).to_string(), lag: Duration::from_secs_f64(millis / 1000.0), at }));
+                return Ok(Some(LagSample {
+                    metric: (*name).to_string(),
+                    lag: Duration::from_secs_f64(millis / 1000.0),
+                    at,
+                }));
             }
         }
         Ok(None)

@@ -4,13 +4,13 @@
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
 use aws_sdk_route53::types::{
-    AliasTarget as SdkAlias, Change, ChangeAction, ChangeBatch, ChangeStatus as SdkChangeStatus, ResourceRecord, ResourceRecordSet,
-    RrType,
+    AliasTarget as SdkAlias, Change, ChangeAction, ChangeBatch, ChangeStatus as SdkChangeStatus, ResourceRecord,
+    ResourceRecordSet, RrType,
 };
 use chrono::Utc;
 
-use crate::aws::cloudwatch::put_metric_data;
 use crate::aws::RegionClients;
+use crate::aws::cloudwatch::put_metric_data;
 use crate::config::{Gate, RecordType};
 use crate::error::{AwsError, ErrorKind};
 use crate::ports::{AliasTarget, ChangeStatus, HealthStatus, MetricDatum, TrafficRouter, Unit, WeightedRecord};
@@ -35,10 +35,18 @@ pub struct Route53TrafficRouter {
 
 impl Route53TrafficRouter {
     pub fn new(clients: &RegionClients) -> Self {
-        Route53TrafficRouter { region: clients.region.clone(), route53: clients.route53.clone(), cloudwatch: clients.cloudwatch.clone() }
+        Route53TrafficRouter {
+            region: clients.region.clone(),
+            route53: clients.route53.clone(),
+            cloudwatch: clients.cloudwatch.clone(),
+        }
     }
 
-    fn r53_err<E>(&self, op: &'static str, e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>) -> AwsError
+    fn r53_err<E>(
+        &self,
+        op: &'static str,
+        e: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    ) -> AwsError
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
@@ -62,7 +70,13 @@ fn same_name(a: &str, b: &str) -> bool {
 
 /// A change batch the SDK refuses to build: a record as read cannot be written back.
 fn invalid_batch(e: aws_sdk_route53::error::BuildError) -> AwsError {
-    AwsError::new("route53", "ChangeResourceRecordSets", crate::aws::factory::ROUTE53_SIGNING_REGION, ErrorKind::Rejected, e.to_string())
+    AwsError::new(
+        "route53",
+        "ChangeResourceRecordSets",
+        crate::aws::factory::ROUTE53_SIGNING_REGION,
+        ErrorKind::Rejected,
+        e.to_string(),
+    )
 }
 
 fn gate_dimensions(gate: &Gate) -> Vec<Dimension> {
@@ -117,7 +131,12 @@ impl TrafficRouter for Route53TrafficRouter {
         }))
     }
 
-    async fn weighted_records(&self, zone_id: &str, name: &str, record_type: RecordType) -> Result<Vec<WeightedRecord>, AwsError> {
+    async fn weighted_records(
+        &self,
+        zone_id: &str,
+        name: &str,
+        record_type: RecordType,
+    ) -> Result<Vec<WeightedRecord>, AwsError> {
         const OP: &str = "ListResourceRecordSets";
         let mut records = Vec::new();
         let mut next: Option<(String, RrType, Option<String>)> = Some((name.to_string(), rr_type(record_type), None));
@@ -156,7 +175,9 @@ impl TrafficRouter for Route53TrafficRouter {
             }
             if out.is_truncated() && !past_the_set {
                 next = match (out.next_record_name(), out.next_record_type()) {
-                    (Some(n), Some(t)) => Some((n.to_string(), t.clone(), out.next_record_identifier().map(str::to_string))),
+                    (Some(n), Some(t)) => {
+                        Some((n.to_string(), t.clone(), out.next_record_identifier().map(str::to_string)))
+                    }
                     _ => None,
                 };
             }
@@ -188,9 +209,7 @@ impl TrafficRouter for Route53TrafficRouter {
                         .map_err(invalid_batch)?,
                 );
             }
-            let rr = rr
-                .build()
-                .map_err(invalid_batch)?;
+            let rr = rr.build().map_err(invalid_batch)?;
             let change = Change::builder()
                 .action(ChangeAction::Upsert)
                 .resource_record_set(rr)
@@ -198,9 +217,7 @@ impl TrafficRouter for Route53TrafficRouter {
                 .map_err(invalid_batch)?;
             batch = batch.changes(change);
         }
-        let batch = batch
-            .build()
-            .map_err(invalid_batch)?;
+        let batch = batch.build().map_err(invalid_batch)?;
         let out = self
             .route53
             .change_resource_record_sets()
@@ -209,9 +226,15 @@ impl TrafficRouter for Route53TrafficRouter {
             .send()
             .await
             .map_err(|e| self.r53_err(OP, e))?;
-        out.change_info()
-            .map(|c| c.id().to_string())
-            .ok_or_else(|| AwsError::new("route53", OP, crate::aws::factory::ROUTE53_SIGNING_REGION, ErrorKind::Unavailable, "answer without ChangeInfo"))
+        out.change_info().map(|c| c.id().to_string()).ok_or_else(|| {
+            AwsError::new(
+                "route53",
+                OP,
+                crate::aws::factory::ROUTE53_SIGNING_REGION,
+                ErrorKind::Unavailable,
+                "answer without ChangeInfo",
+            )
+        })
     }
 
     async fn change_status(&self, change_id: &str) -> Result<ChangeStatus, AwsError> {
@@ -238,6 +261,10 @@ impl TrafficRouter for Route53TrafficRouter {
             .iter()
             .filter(|o| o.status_report().and_then(|r| r.status()).is_some_and(|s| s.starts_with("Success")))
             .count();
-        Ok(if healthy as f64 / obs.len() as f64 > HEALTHY_CHECKER_RATIO { HealthStatus::Healthy } else { HealthStatus::Unhealthy })
+        Ok(if healthy as f64 / obs.len() as f64 > HEALTHY_CHECKER_RATIO {
+            HealthStatus::Healthy
+        } else {
+            HealthStatus::Unhealthy
+        })
     }
 }

@@ -34,7 +34,11 @@ pub struct DynamoStateStore {
 
 impl DynamoStateStore {
     pub fn new(clients: &RegionClients, table: &str) -> Self {
-        DynamoStateStore { region: clients.region.clone(), table: table.to_string(), dynamodb: clients.dynamodb.clone() }
+        DynamoStateStore {
+            region: clients.region.clone(),
+            table: table.to_string(),
+            dynamodb: clients.dynamodb.clone(),
+        }
     }
 
     async fn get(&self, id: &str) -> Result<Option<Item>, AwsError> {
@@ -52,7 +56,8 @@ impl DynamoStateStore {
 
     /// A conditional put: Ok(false) when the condition failed.
     async fn put_if(&self, item: Item, condition: &str, values: Vec<(&str, AttributeValue)>) -> Result<bool, AwsError> {
-        let mut req = self.dynamodb.put_item().table_name(&self.table).set_item(Some(item)).condition_expression(condition);
+        let mut req =
+            self.dynamodb.put_item().table_name(&self.table).set_item(Some(item)).condition_expression(condition);
         for (k, v) in values {
             req = req.expression_attribute_values(k, v);
         }
@@ -64,7 +69,13 @@ impl DynamoStateStore {
     }
 
     fn corrupt(&self, id: &str, what: &str) -> AwsError {
-        AwsError::new("dynamodb", "GetItem", &self.region, ErrorKind::Rejected, format!("item {id:?} in {}: {what}", self.table))
+        AwsError::new(
+            "dynamodb",
+            "GetItem",
+            &self.region,
+            ErrorKind::Rejected,
+            format!("item {id:?} in {}: {what}", self.table),
+        )
     }
 }
 
@@ -111,7 +122,8 @@ impl StateStore for DynamoStateStore {
             ("to_region".to_string(), AttributeValue::S(r.to_region.clone())),
             ("at".to_string(), num(r.at.timestamp_millis())),
         ]);
-        self.put_if(item, "attribute_not_exists(lease_id) OR fencing_token < :t", vec![(":t", num(r.fencing_token))]).await
+        self.put_if(item, "attribute_not_exists(lease_id) OR fencing_token < :t", vec![(":t", num(r.fencing_token))])
+            .await
     }
 
     async fn readiness(&self) -> Result<Option<ReadinessRecord>, AwsError> {
@@ -122,7 +134,11 @@ impl StateStore for DynamoStateStore {
             .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
             .unwrap_or_default();
         Ok(Some(ReadinessRecord {
-            ready: item.get("ready").and_then(|v| v.as_bool().ok()).copied().ok_or_else(|| self.corrupt(READINESS_ID, "ready missing"))?,
+            ready: item
+                .get("ready")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .ok_or_else(|| self.corrupt(READINESS_ID, "ready missing"))?,
             failing,
             at: time(&item, "at").ok_or_else(|| self.corrupt(READINESS_ID, "at missing"))?,
             version: n(&item, "version").and_then(|v| u64::try_from(v).ok()).unwrap_or(0),
@@ -133,7 +149,10 @@ impl StateStore for DynamoStateStore {
         let item = Item::from([
             ("lease_id".to_string(), AttributeValue::S(READINESS_ID.to_string())),
             ("ready".to_string(), AttributeValue::Bool(r.ready)),
-            ("failing".to_string(), AttributeValue::L(r.failing.iter().map(|f| AttributeValue::S(f.clone())).collect())),
+            (
+                "failing".to_string(),
+                AttributeValue::L(r.failing.iter().map(|f| AttributeValue::S(f.clone())).collect()),
+            ),
             ("at".to_string(), num(r.at.timestamp_millis())),
             ("version".to_string(), num(r.version)),
         ]);

@@ -194,10 +194,7 @@ impl PublishedEvent {
 
 /// SNS rejects subjects with non-ASCII or control characters, or over 100 characters.
 pub fn sanitize_subject(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { ' ' })
-        .collect();
+    let mut out: String = s.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { ' ' }).collect();
     if out.len() > SUBJECT_MAX {
         out.truncate(SUBJECT_MAX - 3);
         out.push_str("...");
@@ -223,7 +220,24 @@ mod tests {
     #[test]
     fn serialises_to_the_documented_schema() {
         let v: Value = serde_json::from_str(&failed_step().to_json()).unwrap();
-        for key in ["schema", "event_id", "event_type", "severity", "application", "run_id", "fencing_token", "mode", "from_region", "to_region", "step", "status", "timings", "evidence", "message", "emitted_at"] {
+        for key in [
+            "schema",
+            "event_id",
+            "event_type",
+            "severity",
+            "application",
+            "run_id",
+            "fencing_token",
+            "mode",
+            "from_region",
+            "to_region",
+            "step",
+            "status",
+            "timings",
+            "evidence",
+            "message",
+            "emitted_at",
+        ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }
         assert_eq!(v["schema"], EVENT_SCHEMA);
@@ -247,13 +261,25 @@ mod tests {
     #[test]
     fn subject_says_what_and_where() {
         assert_eq!(failed_step().subject(), "[drover CRITICAL] shop unplanned us-east-1->us-west-2: promote-db failed");
-        let suppressed = PublishedEvent::new("shop", EventType::FailoverSuppressed, Severity::Warning, StepStatus::Skipped, "1 of 2 signals");
+        let suppressed = PublishedEvent::new(
+            "shop",
+            EventType::FailoverSuppressed,
+            Severity::Warning,
+            StepStatus::Skipped,
+            "1 of 2 signals",
+        );
         assert_eq!(suppressed.subject(), "[drover WARNING] shop: failover suppressed");
     }
 
     #[test]
     fn subject_fits_sns_rules() {
-        let long = PublishedEvent::new("shöp\nwith a very long application name that goes on and on and on and on and on and on", EventType::RunFailed, Severity::Critical, StepStatus::Failed, "x");
+        let long = PublishedEvent::new(
+            "shöp\nwith a very long application name that goes on and on and on and on and on and on",
+            EventType::RunFailed,
+            Severity::Critical,
+            StepStatus::Failed,
+            "x",
+        );
         let s = long.subject();
         assert!(s.len() <= SUBJECT_MAX, "{} chars", s.len());
         assert!(s.chars().all(|c| c.is_ascii() && !c.is_ascii_control()), "{s:?}");

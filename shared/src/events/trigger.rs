@@ -14,7 +14,7 @@ use aws_lambda_events::event::cloudwatch_alarms::{CloudWatchAlarm, CloudWatchAla
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sns::SnsEvent;
 
-use crate::config::{is_region_name, ConfigError, Topology};
+use crate::config::{ConfigError, Topology, is_region_name};
 
 pub const ALARM_DETAIL_TYPE: &str = "CloudWatch Alarm State Change";
 
@@ -197,7 +197,8 @@ fn parse_eventbridge(v: &Value) -> Result<Trigger, TriggerError> {
 
 fn parse_lambda_action(v: &Value) -> Result<Trigger, TriggerError> {
     const KIND: &str = "CloudWatch alarm Lambda action";
-    let ev: CloudWatchAlarm = serde_json::from_value(v.clone()).map_err(|e| malformed(KIND, "(event)", e.to_string()))?;
+    let ev: CloudWatchAlarm =
+        serde_json::from_value(v.clone()).map_err(|e| malformed(KIND, "(event)", e.to_string()))?;
     if ev.source.as_deref() != Some("aws.cloudwatch") {
         return Err(malformed(KIND, "source", format!("expected \"aws.cloudwatch\", got {:?}", ev.source)));
     }
@@ -258,7 +259,11 @@ fn parse_sns(v: &Value) -> Result<Trigger, TriggerError> {
         return Err(malformed(KIND, "Records", format!("expected exactly one record, got {}", ev.records.len())));
     };
     if record.event_source != "aws:sns" {
-        return Err(malformed(KIND, "Records[0].EventSource", format!("expected \"aws:sns\", got {:?}", record.event_source)));
+        return Err(malformed(
+            KIND,
+            "Records[0].EventSource",
+            format!("expected \"aws:sns\", got {:?}", record.event_source),
+        ));
     }
     let msg: SnsAlarmMessage = serde_json::from_str(&record.sns.message)
         .map_err(|e| malformed(KIND, "Records[0].Sns.Message", format!("not a CloudWatch alarm notification: {e}")))?;
@@ -266,8 +271,9 @@ fn parse_sns(v: &Value) -> Result<Trigger, TriggerError> {
         return Err(malformed(KIND, "Message.AlarmName", "empty"));
     }
     // The message's "Region" is a display name ("US East (N. Virginia)"); the ARN has the code.
-    let region = arn_region(&msg.alarm_arn)
-        .ok_or_else(|| malformed(KIND, "Message.AlarmArn", format!("{:?} is not a CloudWatch alarm ARN", msg.alarm_arn)))?;
+    let region = arn_region(&msg.alarm_arn).ok_or_else(|| {
+        malformed(KIND, "Message.AlarmArn", format!("{:?} is not a CloudWatch alarm ARN", msg.alarm_arn))
+    })?;
     let state = AlarmState::parse(&msg.new_state_value)
         .ok_or_else(|| malformed(KIND, "Message.NewStateValue", format!("unknown state {:?}", msg.new_state_value)))?;
     Ok(Trigger::Alarm(AlarmSignal {
@@ -279,9 +285,10 @@ fn parse_sns(v: &Value) -> Result<Trigger, TriggerError> {
         state,
         previous_state: msg.old_state_value.as_deref().and_then(AlarmState::parse),
         reason: msg.new_state_reason,
-        changed_at: msg.state_change_time.as_deref().and_then(|t| {
-            serde_json::from_value::<DateTime<Utc>>(Value::String(t.to_string())).ok()
-        }),
+        changed_at: msg
+            .state_change_time
+            .as_deref()
+            .and_then(|t| serde_json::from_value::<DateTime<Utc>>(Value::String(t.to_string())).ok()),
     }))
 }
 
