@@ -11,7 +11,7 @@ VPY     := $(VENV)/bin/python
 REQS    := tests/emulator/requirements.txt
 STAMP   := $(VENV)/.installed
 
-.PHONY: help setup build test test-rust test-emulator test-infra lint drill clean-venv
+.PHONY: help setup setup-python setup-infra build test test-rust test-emulator test-infra lint drill clean-venv
 
 help:
 	@echo "make setup          create .venv with the pinned emulator packages (and the infra tools)"
@@ -25,25 +25,33 @@ $(STAMP): $(REQS)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r $(REQS)
 	@touch $(STAMP)
 
-setup: $(STAMP)
-	@if [ -f tools/infra/setup.sh ]; then bash tools/infra/setup.sh; fi
+# The infra tools (terraform, the stand-in provider, checkov) live in their own venv under
+# .tools/ so that checkov's pins cannot change the emulator's boto3.
+INFRA_ENV := DROVER_VENV=$(CURDIR)/.tools/infra-venv
 
-build: setup
+setup-python: $(STAMP)
+
+setup-infra:
+	$(INFRA_ENV) bash tools/infra/setup.sh
+
+setup: setup-python setup-infra
+
+build: setup-python
 	cargo build --workspace --all-targets
 
 # nextest when the machine has it (it runs test binaries in parallel), cargo test otherwise.
-test-rust: setup
+test-rust: setup-python
 	@if cargo nextest --version >/dev/null 2>&1; then \
 		cargo nextest run --workspace --no-fail-fast; \
 	else \
 		cargo test --workspace --no-fail-fast; \
 	fi
 
-test-emulator: setup
+test-emulator: setup-python
 	$(VPY) -m pytest tests/emulator -q
 
-test-infra: setup
-	@if [ -f tools/infra/check.sh ]; then bash tools/infra/check.sh; else echo "infra checks: tools/infra/check.sh not present"; exit 1; fi
+test-infra: setup-infra
+	$(INFRA_ENV) bash tools/infra/check.sh
 
 test: test-rust test-emulator test-infra
 
@@ -51,7 +59,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-drill: setup
+drill: setup-python
 	cargo run --quiet -p drover-drill -- $(DRILL_ARGS)
 
 clean-venv:
