@@ -446,6 +446,13 @@ data "aws_iam_policy_document" "events" {
     actions   = ["events:PutEvents"]
     resources = ["arn:${local.partition}:events:${var.peer_region}:${local.account}:event-bus/default"]
   }
+
+  # The state machine is encrypted with the platform key; starting it encrypts the input.
+  statement {
+    sid       = "PlatformKey"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
 }
 
 resource "aws_iam_role" "events" {
