@@ -126,6 +126,15 @@ run "stack" {
   }
 
   assert {
+    # drover-core refuses a topology where fewer independent groups than the quorum watch a region.
+    condition = alltrue([
+      for r in ["us-east-1", "us-west-2"] :
+      length(distinct([for s in jsondecode(output.topology).policy.signals : s.group if s.watches == r])) >= jsondecode(output.topology).policy.quorum
+    ])
+    error_message = "Each region must be watched by at least quorum independent signal groups."
+  }
+
+  assert {
     # Lambda environments are limited to 4 KB in total.
     condition     = length(output.topology) < 3500
     error_message = "The topology JSON is too large for a Lambda environment variable."

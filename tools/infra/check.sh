@@ -26,11 +26,23 @@ fi
 
 export TF_CLI_CONFIG_FILE="$TOOLS/terraformrc"
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
+# Keep the stand-in's working data out of infra/.terraform (a real init may live there).
+export TF_DATA_DIR="$TOOLS/tf-data"
 unset TF_PLUGIN_CACHE_DIR TF_WORKSPACE
 
 failed=()
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+
+# The lock file init writes records the stand-in's hash: it must never be committed. Set any
+# existing lock file aside for the run and put it back afterwards.
+lock="$INFRA/.terraform.lock.hcl"
+saved="$TOOLS/terraform.lock.hcl.saved"
+if [ -f "$lock" ]; then mv -f "$lock" "$saved"; fi
+restore() {
+  rm -f "$log" "$lock"
+  if [ -f "$saved" ]; then mv -f "$saved" "$lock"; fi
+}
+trap restore EXIT
 
 check() { # check NAME COMMAND...
   local name="$1" start end status
@@ -42,9 +54,6 @@ check() { # check NAME COMMAND...
   local ms=$(((end - start) / 1000000))
   printf '[infra] %-9s %-6s %4d.%02ds\n' "$name" "$status" "$((ms / 1000))" "$((ms % 1000 / 10))"
 }
-
-# The lock file records the stand-in's hash; it is never committed and is rebuilt each run.
-rm -f "$INFRA/.terraform.lock.hcl"
 
 check fmt "$TF" -chdir="$INFRA" fmt -check -recursive -diff -no-color
 check init "$TF" -chdir="$INFRA" init -backend=false -input=false -no-color

@@ -15,15 +15,12 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use async_trait::async_trait;
-use serde_json::Value;
-use tf_provider::schema::{
-    Attribute, AttributeConstraint, AttributeType, Block, Description, NestedBlock, Schema,
-};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Block, Description, NestedBlock, Schema};
 use tf_provider::{
-    AttributePath, DataSource, Diagnostics, DynamicDataSource, DynamicProvider, DynamicResource,
-    Resource,
+    AttributePath, DataSource, Diagnostics, DynamicDataSource, DynamicProvider, DynamicResource, Resource,
 };
 
 const REFUSAL: &str = "tf-standin serves the AWS provider schema only: it cannot plan, apply \
@@ -70,23 +67,17 @@ fn block(value: &Value) -> Result<Block> {
                 Some("computed") => AttributeConstraint::Computed,
                 _ => AttributeConstraint::OptionalComputed,
             };
-            let attr_type = cty(attr.get("type").unwrap_or(&Value::Null))
-                .with_context(|| format!("attribute {name}"))?;
+            let attr_type =
+                cty(attr.get("type").unwrap_or(&Value::Null)).with_context(|| format!("attribute {name}"))?;
             out.attributes.insert(
                 name.clone(),
-                Attribute {
-                    attr_type,
-                    description: Description::plain(""),
-                    constraint,
-                    ..Default::default()
-                },
+                Attribute { attr_type, description: Description::plain(""), constraint, ..Default::default() },
             );
         }
     }
     if let Some(blocks) = value.get("blocks").and_then(Value::as_object) {
         for (name, nested) in blocks {
-            let inner = block(nested.get("block").unwrap_or(&Value::Null))
-                .with_context(|| format!("block {name}"))?;
+            let inner = block(nested.get("block").unwrap_or(&Value::Null)).with_context(|| format!("block {name}"))?;
             let nested = match nested.get("nesting").and_then(Value::as_str) {
                 Some("single") => NestedBlock::Single(inner),
                 Some("optional") => NestedBlock::Optional(inner),
@@ -221,12 +212,7 @@ impl DataSource for StandinDataSource {
     fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
         Some(self.0.clone())
     }
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        _config: Opaque,
-        _meta: Opaque,
-    ) -> Option<Opaque> {
+    async fn read<'a>(&self, diags: &mut Diagnostics, _config: Opaque, _meta: Opaque) -> Option<Opaque> {
         refuse(diags)
     }
 }
@@ -236,29 +222,19 @@ impl DynamicProvider for StandinProvider {
     fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
         Some(self.provider.clone())
     }
-    fn get_resources(
-        &self,
-        _diags: &mut Diagnostics,
-    ) -> Option<HashMap<String, Box<dyn DynamicResource>>> {
+    fn get_resources(&self, _diags: &mut Diagnostics) -> Option<HashMap<String, Box<dyn DynamicResource>>> {
         Some(
             self.resources
                 .iter()
-                .map(|(k, s)| {
-                    (k.clone(), Box::new(StandinResource((**s).clone())) as Box<dyn DynamicResource>)
-                })
+                .map(|(k, s)| (k.clone(), Box::new(StandinResource((**s).clone())) as Box<dyn DynamicResource>))
                 .collect(),
         )
     }
-    fn get_data_sources(
-        &self,
-        _diags: &mut Diagnostics,
-    ) -> Option<HashMap<String, Box<dyn DynamicDataSource>>> {
+    fn get_data_sources(&self, _diags: &mut Diagnostics) -> Option<HashMap<String, Box<dyn DynamicDataSource>>> {
         Some(
             self.data_sources
                 .iter()
-                .map(|(k, s)| {
-                    (k.clone(), Box::new(StandinDataSource((**s).clone())) as Box<dyn DynamicDataSource>)
-                })
+                .map(|(k, s)| (k.clone(), Box::new(StandinDataSource((**s).clone())) as Box<dyn DynamicDataSource>))
                 .collect(),
         )
     }
@@ -266,10 +242,7 @@ impl DynamicProvider for StandinProvider {
 
 /// Resource types arrive as `aws_x`; the server adds the provider name back.
 fn by_type(doc: &Value, key: &str) -> Result<HashMap<String, Arc<Schema>>> {
-    let entries = doc
-        .get(key)
-        .and_then(Value::as_object)
-        .ok_or_else(|| anyhow!("schema has no {key}"))?;
+    let entries = doc.get(key).and_then(Value::as_object).ok_or_else(|| anyhow!("schema has no {key}"))?;
     entries
         .iter()
         .map(|(name, body)| {
