@@ -13,6 +13,7 @@ pub mod events;
 pub mod model;
 pub mod policy;
 pub mod ports;
+pub mod probe;
 pub mod steps;
 pub mod telemetry;
 
