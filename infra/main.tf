@@ -168,6 +168,7 @@ module "compute" {
   certificate_arn    = var.certificate_arns[each.key]
   repository_name    = var.application
   image_tag          = var.image_tag
+  cpu_architecture   = var.image_architecture
   container_port     = var.container_port
   health_check_path  = var.health_check_path
   desired_count      = each.value == "primary" ? var.active_desired_count : var.standby_desired_count

@@ -67,6 +67,12 @@ variable "image_tag" {
   type        = string
 }
 
+variable "image_architecture" {
+  description = "CPU architecture of the application image (ARM64 or X86_64)."
+  type        = string
+  default     = "ARM64"
+}
+
 variable "container_port" {
   description = "Port the application container listens on."
   type        = number

@@ -72,6 +72,17 @@ variable "health_check_path" {
   default     = "/healthz"
 }
 
+variable "cpu_architecture" {
+  description = "CPU architecture of the application image (ARM64 or X86_64)."
+  type        = string
+  default     = "ARM64"
+
+  validation {
+    condition     = contains(["ARM64", "X86_64"], var.cpu_architecture)
+    error_message = "cpu_architecture must be ARM64 or X86_64."
+  }
+}
+
 variable "task_cpu" {
   description = "Fargate task CPU units."
   type        = number

@@ -41,6 +41,22 @@ data "aws_iam_policy_document" "kms" {
       values   = ["arn:${local.partition}:logs:${var.region}:${local.account}:*"]
     }
   }
+
+  # Step Functions log delivery reads the encrypted execution data it writes to the logs.
+  statement {
+    sid       = "LogDelivery"
+    actions   = ["kms:Decrypt"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["delivery.logs.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+  }
 }
 
 resource "aws_kms_key" "this" {
