@@ -411,3 +411,18 @@ pub trait StateStore: Send + Sync {
     /// returns false when another writer got there first.
     async fn put_readiness(&self, record: &ReadinessRecord, expected_version: Option<u64>) -> Result<bool, AwsError>;
 }
+
+// ---------- StandbyInventory (what the standby needs to start serving) ----------
+
+#[async_trait]
+pub trait StandbyInventory: Send + Sync {
+    fn region(&self) -> &str;
+    /// The container images of a task definition (family, family:revision or ARN).
+    async fn task_definition_images(&self, task_definition: &str) -> Result<Vec<String>, AwsError>;
+    /// Whether `repository` in this region's ECR holds `reference` (a tag, or a `sha256:` digest).
+    async fn image_exists(&self, repository: &str, reference: &str) -> Result<bool, AwsError>;
+    /// Whether the secret exists here and is not scheduled for deletion.
+    async fn secret_exists(&self, secret_id: &str) -> Result<bool, AwsError>;
+    /// The state machine's status (`ACTIVE`, `DELETING`), `None` when it does not exist.
+    async fn state_machine_status(&self, arn: &str) -> Result<Option<String>, AwsError>;
+}

@@ -12,7 +12,7 @@ use drover_core::model::Mode;
 use drover_core::policy::decide::{DecideError, Decider, Outcome};
 use drover_core::policy::evaluate::{Gate, NoGoReason};
 use drover_core::ports::{Lease, StateStore, SystemClock};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn probe_alarm(w: &World) -> String {
     w.topology.signals_watching(PRIMARY).find(|s| s.group == "probe").unwrap().alarm_name.clone()
@@ -51,7 +51,8 @@ fn manual(action: &str, force: Value) -> Value {
 }
 
 async fn decider(w: &World) -> Decider {
-    let mut d = Decider::from_factory(Arc::new(w.topology.clone()), STANDBY, &w.factory, Arc::new(SystemClock)).await.unwrap();
+    let mut d =
+        Decider::from_factory(Arc::new(w.topology.clone()), STANDBY, &w.factory, Arc::new(SystemClock)).await.unwrap();
     d.peer_timeout = Duration::from_secs(3);
     d
 }
@@ -70,7 +71,12 @@ fn published_types(w: &World) -> Vec<String> {
     w.emu
         .sns_messages(&topic(w))
         .iter()
-        .map(|m| serde_json::from_str::<Value>(m["message"].as_str().unwrap()).unwrap()["event_type"].as_str().unwrap().to_string())
+        .map(|m| {
+            serde_json::from_str::<Value>(m["message"].as_str().unwrap()).unwrap()["event_type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -184,7 +190,14 @@ async fn each_readiness_gate_fails_on_its_own() {
     let d = decider(&w).await;
     both(&w);
     let c2 = w.clients(STANDBY).await;
-    c2.ecs.delete_service().cluster(&standby.ecs[0].cluster).service(&standby.ecs[0].service).force(true).send().await.unwrap();
+    c2.ecs
+        .delete_service()
+        .cluster(&standby.ecs[0].cluster)
+        .service(&standby.ecs[0].service)
+        .force(true)
+        .send()
+        .await
+        .unwrap();
     let n = no_go(d.decide(&event, "ecs").await.unwrap());
     assert_eq!(n.gates, vec![Gate::Readiness], "{}", n.message);
     assert!(matches!(n.reasons[0], NoGoReason::EcsServiceMissing { .. }), "{}", n.message);
@@ -224,7 +237,11 @@ async fn cooldown_after_a_failover_suppresses_alarms_but_not_a_person() {
 
     let n = no_go(d.decide(&event, "second").await.unwrap());
     assert_eq!(n.gates, vec![Gate::Cooldown]);
-    assert!(n.message.starts_with(&format!("failover suppressed: in cooldown after run {}", first.run_id)), "{}", n.message);
+    assert!(
+        n.message.starts_with(&format!("failover suppressed: in cooldown after run {}", first.run_id)),
+        "{}",
+        n.message
+    );
     assert_eq!(lease_holder(&w).await, None);
 
     let back = go(d.decide(&manual("failover", json!({})), "person").await.unwrap());
@@ -278,8 +295,14 @@ async fn malformed_and_unknown_events_are_clear_errors_with_no_lease_and_no_writ
         (alarm_event(&probe_alarm(&w), "eu-west-3", "ALARM"), "eu-west-3"),
         (json!({ "action": "failover", "target_region": STANDBY, "reason": "x", "requested_by": " " }), "requested_by"),
         (json!({ "action": "failover", "target_region": STANDBY, "requested_by": "bob" }), "reason"),
-        (json!({ "action": "failover", "target_region": PRIMARY, "reason": "x", "requested_by": "bob" }), "start it in us-east-1"),
-        (json!({ "action": "failover", "target_region": STANDBY, "reason": "x", "requested_by": "bob", "force": { "lease": true } }), "lease"),
+        (
+            json!({ "action": "failover", "target_region": PRIMARY, "reason": "x", "requested_by": "bob" }),
+            "start it in us-east-1",
+        ),
+        (
+            json!({ "action": "failover", "target_region": STANDBY, "reason": "x", "requested_by": "bob", "force": { "lease": true } }),
+            "lease",
+        ),
     ];
     for (event, expected) in cases {
         let err = d.decide(&event, "bad").await.expect_err(&event.to_string());
@@ -312,13 +335,21 @@ async fn a_manual_force_passes_quorum_and_rpo_but_never_the_lease() {
     let n = no_go(d.decide(&manual("failover", json!({})), "unforced").await.unwrap());
     assert_eq!(n.gates, vec![Gate::Quorum, Gate::Rpo]);
 
-    let plan = go(d.decide(&manual("failover", json!({ "quorum": true, "rpo": true, "detach": true })), "forced").await.unwrap());
+    let plan = go(d
+        .decide(&manual("failover", json!({ "quorum": true, "rpo": true, "detach": true })), "forced")
+        .await
+        .unwrap());
     assert_eq!(plan.forced, vec![Gate::Quorum, Gate::Rpo]);
     assert!(plan.allow_detach, "force.detach allows detach-and-promote");
-    assert!(matches!(&plan.origin, drover_core::policy::Origin::Manual { requested_by, .. } if requested_by == "alice@example.com"));
+    assert!(
+        matches!(&plan.origin, drover_core::policy::Origin::Manual { requested_by, .. } if requested_by == "alice@example.com")
+    );
 
     // The lease is held: forcing everything still answers "already running".
-    let again = d.decide(&manual("failover", json!({ "quorum": true, "readiness": true, "rpo": true })), "again").await.unwrap();
+    let again = d
+        .decide(&manual("failover", json!({ "quorum": true, "readiness": true, "rpo": true })), "again")
+        .await
+        .unwrap();
     match again {
         Outcome::AlreadyRunning(a) => assert_eq!(a.run_id, plan.run_id),
         other => panic!("expected already running, got {other:?}"),
@@ -337,7 +368,10 @@ async fn modes_follow_the_request_and_status_writes_nothing() {
     let drill = go(d.decide(&manual("drill", json!({})), "drill").await.unwrap());
     assert_eq!(drill.mode, Mode::Drill);
     assert!(!drill.allow_data_loss);
-    assert!(drill.findings.iter().any(|f| matches!(f, NoGoReason::QuorumNotMet { .. })), "a drill reports the missing quorum");
+    assert!(
+        drill.findings.iter().any(|f| matches!(f, NoGoReason::QuorumNotMet { .. })),
+        "a drill reports the missing quorum"
+    );
     d.lease.release(drill.fencing_token).await.unwrap();
     let store = DynamoStateStore::new(&*w.clients(STANDBY).await, &w.region(STANDBY).lease_table);
     assert!(store.last_failover().await.unwrap().is_none(), "a drill does not start a cooldown");

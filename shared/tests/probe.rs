@@ -3,13 +3,13 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use common::*;
 use drover_core::aws::cloudwatch::CloudWatchMetrics;
-use drover_core::probe::{run_probe, ProbeConfig, ProbeFailure, Prober};
+use drover_core::probe::{ProbeConfig, ProbeFailure, Prober, run_probe};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -49,7 +49,8 @@ async fn target() -> Target {
                     }
                     _ => ("200 OK", "ok"),
                 };
-                let answer = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                let answer =
+                    format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
                 let _ = sock.write_all(answer.as_bytes()).await;
             });
         }
@@ -150,7 +151,9 @@ async fn metrics_go_to_the_probes_own_region_only() {
         .get_metric_statistics()
         .namespace("Drover/Probe")
         .metric_name("ProbeFailures")
-        .dimensions(aws_sdk_cloudwatch::types::Dimension::builder().name("Application").value(&topology.application).build())
+        .dimensions(
+            aws_sdk_cloudwatch::types::Dimension::builder().name("Application").value(&topology.application).build(),
+        )
         .dimensions(aws_sdk_cloudwatch::types::Dimension::builder().name("Target").value(PRIMARY).build())
         .start_time(aws_smithy_types::DateTime::from_secs(now.secs() - 300))
         .end_time(aws_smithy_types::DateTime::from_secs(now.secs() + 60))

@@ -26,6 +26,10 @@ pub struct RegionClients {
     pub sns: aws_sdk_sns::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub route53: aws_sdk_route53::Client,
+    /// Readiness reads: the standby's image, secret and state machine.
+    pub ecr: aws_sdk_ecr::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
+    pub sfn: aws_sdk_sfn::Client,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -81,6 +85,9 @@ impl ClientFactory {
             sns: aws_sdk_sns::Client::new(&shared),
             dynamodb: aws_sdk_dynamodb::Client::new(&shared),
             route53: aws_sdk_route53::Client::from_conf(route53_conf),
+            ecr: aws_sdk_ecr::Client::new(&shared),
+            secretsmanager: aws_sdk_secretsmanager::Client::new(&shared),
+            sfn: aws_sdk_sfn::Client::new(&shared),
         });
         regions.insert(region.to_string(), clients.clone());
         Ok(clients)

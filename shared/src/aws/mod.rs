@@ -8,6 +8,7 @@ pub mod cloudwatch;
 pub mod dynamodb;
 pub mod ecs;
 pub mod factory;
+pub mod inventory;
 pub mod rds;
 pub mod route53;
 pub mod sns;

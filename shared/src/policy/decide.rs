@@ -29,13 +29,14 @@ use crate::events::published::{EventType, PublishedEvent, Severity};
 use crate::events::trigger::{AlarmState, Trigger, TriggerError};
 use crate::model::{Mode, Step, StepStatus};
 use crate::policy::evaluate::{
-    evaluate, AuroraFacts, EcsFacts, Facts, Gate, NoGoReason, QuorumTally, SignalReading, SignalState, StandbyFacts, Verdict,
+    AuroraFacts, EcsFacts, Facts, Gate, NoGoReason, QuorumTally, SignalReading, SignalState, StandbyFacts, Verdict,
+    evaluate,
 };
-use crate::policy::plan::{new_run_id, Plan};
+use crate::policy::plan::{Plan, new_run_id};
 use crate::policy::request::{Intent, Origin, Request, RequestError};
 use crate::ports::{
-    AlarmReader, AlarmStateValue, Clock, FailoverRecord, GlobalDatabase, Lease, LeaseError, LeaseRecord, Publisher, ServiceScaler,
-    StateStore,
+    AlarmReader, AlarmStateValue, Clock, FailoverRecord, GlobalDatabase, Lease, LeaseError, LeaseRecord, Publisher,
+    ServiceScaler, StateStore,
 };
 
 /// How long the other region's CloudWatch gets to answer before its alarms count as unreachable.
@@ -166,7 +167,12 @@ impl Decider {
         }
     }
 
-    async fn run(&self, request: Request, trigger: Option<(String, String, AlarmState)>, invocation_id: &str) -> Result<Outcome, DecideError> {
+    async fn run(
+        &self,
+        request: Request,
+        trigger: Option<(String, String, AlarmState)>,
+        invocation_id: &str,
+    ) -> Result<Outcome, DecideError> {
         if let Some(running) = self.running().await? {
             return Ok(Outcome::AlreadyRunning(running));
         }
@@ -178,13 +184,19 @@ impl Decider {
                     return Ok(Outcome::AlreadyRunning(running));
                 }
                 let message = s.message();
-                let mut event = PublishedEvent::new(&self.topology.application, EventType::FailoverSuppressed, Severity::Warning, StepStatus::Skipped, &message)
-                    .with_step(Step::Decide)
-                    .with_evidence("reasons", &s.reasons)
-                    .with_evidence("findings", &s.findings)
-                    .with_evidence("quorum", &s.quorum)
-                    .with_evidence("signals", &facts.signals)
-                    .with_evidence("origin", &request.origin);
+                let mut event = PublishedEvent::new(
+                    &self.topology.application,
+                    EventType::FailoverSuppressed,
+                    Severity::Warning,
+                    StepStatus::Skipped,
+                    &message,
+                )
+                .with_step(Step::Decide)
+                .with_evidence("reasons", &s.reasons)
+                .with_evidence("findings", &s.findings)
+                .with_evidence("quorum", &s.quorum)
+                .with_evidence("signals", &facts.signals)
+                .with_evidence("origin", &request.origin);
                 event.mode = Some(s.mode);
                 event.from_region = Some(s.from.clone());
                 event.to_region = Some(s.to.clone());
@@ -212,11 +224,24 @@ impl Decider {
                 let grant = match self.lease.acquire(&holder, &run_id, ttl).await {
                     Ok(g) => g,
                     Err(LeaseError::Held { holder, run_id, expires_at, fencing_token }) => {
-                        return Ok(Outcome::AlreadyRunning(already_running(run_id, holder, fencing_token, Some(expires_at))));
+                        return Ok(Outcome::AlreadyRunning(already_running(
+                            run_id,
+                            holder,
+                            fencing_token,
+                            Some(expires_at),
+                        )));
                     }
                     Err(e) => return Err(e.into()),
                 };
-                let plan = Plan::new(&self.topology, approval, request.origin.clone(), request.force.detach, run_id, grant.fencing_token, now);
+                let plan = Plan::new(
+                    &self.topology,
+                    approval,
+                    request.origin.clone(),
+                    request.force.detach,
+                    run_id,
+                    grant.fencing_token,
+                    now,
+                );
                 if plan.mode != Mode::Drill {
                     let record = FailoverRecord {
                         run_id: plan.run_id.clone(),
@@ -241,14 +266,20 @@ impl Decider {
                     if plan.forced.is_empty() { String::new() } else { format!("; forced past {:?}", plan.forced) }
                 );
                 let severity = if plan.mode == Mode::Drill { Severity::Info } else { Severity::Critical };
-                let event = PublishedEvent::new(&self.topology.application, EventType::RunStarted, severity, StepStatus::Started, &message)
-                    .for_run(&plan.run_id, Some(plan.fencing_token), plan.mode, &plan.from_region, &plan.to_region)
-                    .with_step(Step::Decide)
-                    .with_evidence("quorum", &plan.quorum)
-                    .with_evidence("findings", &plan.findings)
-                    .with_evidence("forced", &plan.forced)
-                    .with_evidence("signals", &facts.signals)
-                    .with_evidence("origin", &plan.origin);
+                let event = PublishedEvent::new(
+                    &self.topology.application,
+                    EventType::RunStarted,
+                    severity,
+                    StepStatus::Started,
+                    &message,
+                )
+                .for_run(&plan.run_id, Some(plan.fencing_token), plan.mode, &plan.from_region, &plan.to_region)
+                .with_step(Step::Decide)
+                .with_evidence("quorum", &plan.quorum)
+                .with_evidence("findings", &plan.findings)
+                .with_evidence("forced", &plan.forced)
+                .with_evidence("signals", &facts.signals)
+                .with_evidence("origin", &plan.origin);
                 self.publish(&event).await;
                 tracing::info!(run_id = %plan.run_id, fencing_token = plan.fencing_token, mode = %plan.mode, "decide: go");
                 Ok(Outcome::Go(plan))
@@ -256,12 +287,19 @@ impl Decider {
         }
     }
 
-    async fn status(&self, request: Request, trigger: Option<(String, String, AlarmState)>) -> Result<Outcome, DecideError> {
+    async fn status(
+        &self,
+        request: Request,
+        trigger: Option<(String, String, AlarmState)>,
+    ) -> Result<Outcome, DecideError> {
         let lease = self.lease.current().await?;
         let facts = self.facts(&request, trigger.as_ref()).await?;
         let verdict = evaluate(&self.topology, &request, &facts);
         let message = match &verdict {
-            Verdict::Proceed(a) => format!("an unplanned failover {} -> {} would go now (quorum {} of {})", a.from, a.to, a.quorum.counted, a.quorum.required),
+            Verdict::Proceed(a) => format!(
+                "an unplanned failover {} -> {} would go now (quorum {} of {})",
+                a.from, a.to, a.quorum.counted, a.quorum.required
+            ),
             Verdict::Suppress(s) => s.message(),
         };
         Ok(Outcome::Status(Box::new(StatusReport {
@@ -286,21 +324,30 @@ impl Decider {
         }))
     }
 
-    async fn facts(&self, request: &Request, trigger: Option<&(String, String, AlarmState)>) -> Result<Facts, DecideError> {
+    async fn facts(
+        &self,
+        request: &Request,
+        trigger: Option<&(String, String, AlarmState)>,
+    ) -> Result<Facts, DecideError> {
         let (signals, standby, last_failover) =
             tokio::join!(self.read_signals(&request.from, trigger), self.read_standby(), self.store.last_failover());
         Ok(Facts { signals: signals?, standby: standby?, last_failover: last_failover?, now: self.clock.now() })
     }
 
     /// Every configured signal watching `from`, this region's alarms first.
-    async fn read_signals(&self, from: &str, trigger: Option<&(String, String, AlarmState)>) -> Result<Vec<SignalReading>, DecideError> {
+    async fn read_signals(
+        &self,
+        from: &str,
+        trigger: Option<&(String, String, AlarmState)>,
+    ) -> Result<Vec<SignalReading>, DecideError> {
         let signals: Vec<_> = self.topology.signals_watching(from).cloned().collect();
         let mut regions: Vec<&str> = signals.iter().map(|s| s.region.as_str()).collect();
         regions.sort_by_key(|r| (*r != self.this_region, *r));
         regions.dedup();
         let mut states: BTreeMap<(String, String), SignalState> = BTreeMap::new();
         for region in regions {
-            let names: Vec<String> = signals.iter().filter(|s| s.region == region).map(|s| s.alarm_name.clone()).collect();
+            let names: Vec<String> =
+                signals.iter().filter(|s| s.region == region).map(|s| s.alarm_name.clone()).collect();
             let reader = self.alarms.iter().find(|r| r.region() == region);
             let read = match reader {
                 None => Err(None),
@@ -339,7 +386,8 @@ impl Decider {
         Ok(signals
             .iter()
             .map(|s| {
-                let mut state = states.get(&(s.alarm_name.clone(), s.region.clone())).copied().unwrap_or(SignalState::Unreachable);
+                let mut state =
+                    states.get(&(s.alarm_name.clone(), s.region.clone())).copied().unwrap_or(SignalState::Unreachable);
                 // The triggering alarm's own report stands in when its region cannot be asked.
                 if let Some((name, region, reported)) = trigger
                     && *name == s.alarm_name
@@ -352,7 +400,12 @@ impl Decider {
                         AlarmState::InsufficientData => SignalState::InsufficientData,
                     };
                 }
-                SignalReading { alarm_name: s.alarm_name.clone(), region: s.region.clone(), group: s.group.clone(), state }
+                SignalReading {
+                    alarm_name: s.alarm_name.clone(),
+                    region: s.region.clone(),
+                    group: s.group.clone(),
+                    state,
+                }
             })
             .collect())
     }
@@ -395,7 +448,8 @@ impl Decider {
         }
         let mut ecs = Vec::new();
         for s in &region.ecs {
-            let mut facts = EcsFacts { cluster: s.cluster.clone(), service: s.service.clone(), status: None, error: None };
+            let mut facts =
+                EcsFacts { cluster: s.cluster.clone(), service: s.service.clone(), status: None, error: None };
             match self.scaler.service(&s.cluster, &s.service).await {
                 Ok(state) => facts.status = Some(state.status),
                 Err(e) if e.kind == ErrorKind::NotFound => facts.error = Some(e.message.clone()),
@@ -419,8 +473,14 @@ impl Decider {
     }
 }
 
-fn already_running(run_id: String, holder: String, fencing_token: u64, expires_at: Option<DateTime<Utc>>) -> AlreadyRunning {
-    let message = format!("already running: run {run_id} holds the lease (fencing token {fencing_token}, holder {holder})");
+fn already_running(
+    run_id: String,
+    holder: String,
+    fencing_token: u64,
+    expires_at: Option<DateTime<Utc>>,
+) -> AlreadyRunning {
+    let message =
+        format!("already running: run {run_id} holds the lease (fencing token {fencing_token}, holder {holder})");
     AlreadyRunning { run_id, holder, fencing_token, expires_at, message }
 }
 
@@ -439,7 +499,10 @@ impl Decider {
         factory: &crate::aws::ClientFactory,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, DecideError> {
-        use crate::aws::{alarms::CloudWatchAlarms, dynamodb::DynamoLease, ecs::EcsServiceScaler, rds::RdsGlobalDatabase, sns::SnsPublisher, state_store::DynamoStateStore};
+        use crate::aws::{
+            alarms::CloudWatchAlarms, dynamodb::DynamoLease, ecs::EcsServiceScaler, rds::RdsGlobalDatabase,
+            sns::SnsPublisher, state_store::DynamoStateStore,
+        };
         let region = topology.region(this_region).map_err(RequestError::from_config)?;
         let clients = factory.region(this_region).await?;
         let mut alarm_regions: Vec<&str> = topology.policy.signals.iter().map(|s| s.region.as_str()).collect();

@@ -154,7 +154,9 @@ impl fmt::Display for NoGoReason {
             NoGoReason::LagOverBudget { lag_ms, budget_seconds, .. } => {
                 write!(f, "standby lag {} s over the {budget_seconds} s budget", lag_ms.div_ceil(1000))
             }
-            NoGoReason::LagUnknown { cluster_id } => write!(f, "standby lag of {cluster_id} unknown (no recent datapoint)"),
+            NoGoReason::LagUnknown { cluster_id } => {
+                write!(f, "standby lag of {cluster_id} unknown (no recent datapoint)")
+            }
             NoGoReason::EcsServiceMissing { cluster, service, status, detail } => match (status, detail) {
                 (Some(s), _) => write!(f, "ECS service {cluster}/{service} is {s}"),
                 (None, Some(d)) => write!(f, "ECS service {cluster}/{service} missing: {d}"),
@@ -189,7 +191,8 @@ impl QuorumTally {
 /// Counts distinct groups in ALARM among the signals watching `from`.
 pub fn tally(signals: &[SignalReading], from: &str, required: u32) -> QuorumTally {
     let groups: BTreeSet<&str> = signals.iter().map(|s| s.group.as_str()).collect();
-    let alarming: BTreeSet<&str> = signals.iter().filter(|s| s.state == SignalState::Alarm).map(|s| s.group.as_str()).collect();
+    let alarming: BTreeSet<&str> =
+        signals.iter().filter(|s| s.state == SignalState::Alarm).map(|s| s.group.as_str()).collect();
     let unreachable_credit = signals
         .iter()
         .filter(|s| s.state == SignalState::Unreachable && s.region == from && !alarming.contains(s.group.as_str()))
@@ -211,9 +214,16 @@ pub fn standby_findings(standby: &StandbyFacts, rpo_seconds: u32) -> Vec<NoGoRea
     let budget = Duration::from_secs(u64::from(rpo_seconds));
     for a in &standby.aurora {
         if a.status.as_deref() != Some("available") {
-            out.push(NoGoReason::AuroraNotAvailable { cluster_id: a.cluster_id.clone(), status: a.status.clone(), detail: a.error.clone() });
+            out.push(NoGoReason::AuroraNotAvailable {
+                cluster_id: a.cluster_id.clone(),
+                status: a.status.clone(),
+                detail: a.error.clone(),
+            });
         } else if !a.in_global_cluster {
-            out.push(NoGoReason::AuroraNotInGlobalCluster { cluster_id: a.cluster_id.clone(), global_cluster_id: a.global_cluster_id.clone() });
+            out.push(NoGoReason::AuroraNotInGlobalCluster {
+                cluster_id: a.cluster_id.clone(),
+                global_cluster_id: a.global_cluster_id.clone(),
+            });
         }
         // The writer has no replication lag to speak of: it already has the data.
         if a.is_writer {
@@ -242,7 +252,11 @@ pub fn standby_findings(standby: &StandbyFacts, rpo_seconds: u32) -> Vec<NoGoRea
     out
 }
 
-pub fn cooldown_finding(last: Option<&FailoverRecord>, now: DateTime<Utc>, cooldown_seconds: u32) -> Option<NoGoReason> {
+pub fn cooldown_finding(
+    last: Option<&FailoverRecord>,
+    now: DateTime<Utc>,
+    cooldown_seconds: u32,
+) -> Option<NoGoReason> {
     let last = last?;
     let ends = last.at + chrono::Duration::seconds(i64::from(cooldown_seconds));
     (now < ends).then(|| NoGoReason::Cooldown {
@@ -395,7 +409,12 @@ mod tests {
                 lag: Some(Duration::from_millis(200)),
                 error: None,
             }],
-            ecs: vec![EcsFacts { cluster: "shop-usw2".into(), service: "web".into(), status: Some("ACTIVE".into()), error: None }],
+            ecs: vec![EcsFacts {
+                cluster: "shop-usw2".into(),
+                service: "web".into(),
+                status: Some("ACTIVE".into()),
+                error: None,
+            }],
         }
     }
 
@@ -412,7 +431,12 @@ mod tests {
             mode: Mode::Unplanned,
             from: FROM.into(),
             to: TO.into(),
-            origin: Origin::Alarm { alarm_name: "probe".into(), region: TO.into(), group: "probe".into(), state: AlarmState::Alarm },
+            origin: Origin::Alarm {
+                alarm_name: "probe".into(),
+                region: TO.into(),
+                group: "probe".into(),
+                state: AlarmState::Alarm,
+            },
             force: ForceFlags::default(),
         }
     }
@@ -450,7 +474,8 @@ mod tests {
 
     #[test]
     fn one_of_two_signals_is_suppressed_with_the_documented_message() {
-        let mut f = facts(vec![sig("probe", TO, "probe", SignalState::Alarm), sig("alb", FROM, "alb", SignalState::Ok)]);
+        let mut f =
+            facts(vec![sig("probe", TO, "probe", SignalState::Alarm), sig("alb", FROM, "alb", SignalState::Ok)]);
         f.standby.aurora[0].lag = Some(Duration::from_millis(72_400));
         let s = suppressed(evaluate(&topology(), &alarm_request(), &f));
         assert_eq!(s.message(), "failover suppressed: 1 of 2 signals; standby lag 73 s over the 60 s budget");
@@ -459,7 +484,10 @@ mod tests {
 
     #[test]
     fn two_alarms_of_one_group_count_once() {
-        let f = facts(vec![sig("probe-a", TO, "probe", SignalState::Alarm), sig("probe-b", TO, "probe", SignalState::Alarm)]);
+        let f = facts(vec![
+            sig("probe-a", TO, "probe", SignalState::Alarm),
+            sig("probe-b", TO, "probe", SignalState::Alarm),
+        ]);
         let s = suppressed(evaluate(&topology(), &alarm_request(), &f));
         assert_eq!(s.quorum.counted, 1);
     }
@@ -479,7 +507,10 @@ mod tests {
 
     #[test]
     fn an_unreachable_alarm_in_the_activated_region_does_not_count() {
-        let f = facts(vec![sig("probe", TO, "probe", SignalState::Unreachable), sig("alb", FROM, "alb", SignalState::Alarm)]);
+        let f = facts(vec![
+            sig("probe", TO, "probe", SignalState::Unreachable),
+            sig("alb", FROM, "alb", SignalState::Alarm),
+        ]);
         assert_eq!(tally(&f.signals, FROM, 2).counted, 1);
     }
 
@@ -525,7 +556,8 @@ mod tests {
         assert_eq!(s.gates(), vec![Gate::Cooldown]);
         assert!(s.message().contains("cooldown after run run-1 (3000 s left)"), "{}", s.message());
 
-        let a = approved(evaluate(&topology(), &manual(ManualAction::Failback, Mode::Failback, ForceFlags::default()), &f));
+        let a =
+            approved(evaluate(&topology(), &manual(ManualAction::Failback, Mode::Failback, ForceFlags::default()), &f));
         assert_eq!(a.findings.len(), 1, "the cooldown is reported to a person, not enforced");
 
         f.now += chrono::Duration::seconds(3000);
@@ -538,12 +570,23 @@ mod tests {
         f.standby.ecs[0].status = None;
         f.standby.aurora[0].lag = Some(Duration::from_secs(300));
         let unforced = manual(ManualAction::Failover, Mode::Unplanned, ForceFlags::default());
-        assert_eq!(suppressed(evaluate(&topology(), &unforced, &f)).gates(), vec![Gate::Quorum, Gate::Readiness, Gate::Rpo]);
+        assert_eq!(
+            suppressed(evaluate(&topology(), &unforced, &f)).gates(),
+            vec![Gate::Quorum, Gate::Readiness, Gate::Rpo]
+        );
 
-        let partly = manual(ManualAction::Failover, Mode::Unplanned, ForceFlags { quorum: true, readiness: true, ..Default::default() });
+        let partly = manual(
+            ManualAction::Failover,
+            Mode::Unplanned,
+            ForceFlags { quorum: true, readiness: true, ..Default::default() },
+        );
         assert_eq!(suppressed(evaluate(&topology(), &partly, &f)).gates(), vec![Gate::Rpo]);
 
-        let all = manual(ManualAction::Failover, Mode::Unplanned, ForceFlags { quorum: true, readiness: true, rpo: true, detach: false });
+        let all = manual(
+            ManualAction::Failover,
+            Mode::Unplanned,
+            ForceFlags { quorum: true, readiness: true, rpo: true, detach: false },
+        );
         let a = approved(evaluate(&topology(), &all, &f));
         assert_eq!(a.forced, vec![Gate::Quorum, Gate::Readiness, Gate::Rpo]);
         assert_eq!(a.findings.len(), 3);
@@ -599,9 +642,8 @@ mod tests {
 
     fn readings() -> impl Strategy<Value = Vec<SignalReading>> {
         prop::collection::vec(
-            (0..4usize, prop_oneof![Just(FROM), Just(TO)], 0..3usize, state()).prop_map(|(n, region, g, state)| {
-                sig(&format!("a{n}-{region}"), region, &format!("g{g}"), state)
-            }),
+            (0..4usize, prop_oneof![Just(FROM), Just(TO)], 0..3usize, state())
+                .prop_map(|(n, region, g, state)| sig(&format!("a{n}-{region}"), region, &format!("g{g}"), state)),
             0..8,
         )
     }

@@ -16,8 +16,8 @@ pub mod request;
 
 pub use decide::{DecideError, Decider, Outcome};
 pub use evaluate::{
-    evaluate, AuroraFacts, EcsFacts, Facts, Gate, NoGoReason, QuorumTally, SignalReading, SignalState, StandbyFacts,
-    Verdict,
+    AuroraFacts, EcsFacts, Facts, Gate, NoGoReason, QuorumTally, SignalReading, SignalState, StandbyFacts, Verdict,
+    evaluate,
 };
 pub use plan::{Budgets, Plan};
 pub use request::{Intent, Origin, Request};

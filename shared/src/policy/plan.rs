@@ -68,7 +68,15 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn new(topology: &Topology, approval: Approval, origin: Origin, detach_forced: bool, run_id: String, fencing_token: u64, decided_at: DateTime<Utc>) -> Plan {
+    pub fn new(
+        topology: &Topology,
+        approval: Approval,
+        origin: Origin,
+        detach_forced: bool,
+        run_id: String,
+        fencing_token: u64,
+        decided_at: DateTime<Utc>,
+    ) -> Plan {
         let policy = &topology.policy;
         Plan {
             run_id,
@@ -108,7 +116,10 @@ mod tests {
         let b = Budgets::from_topology(&t, now);
         assert_eq!(b.rto_seconds, t.objectives.rto_seconds);
         assert_eq!(b.deadline, now + chrono::Duration::seconds(i64::from(t.objectives.rto_seconds)));
-        assert!(b.promote_db_seconds.max(b.scale_compute_seconds) + b.shift_traffic_seconds + b.verify_seconds < b.rto_seconds);
+        assert!(
+            b.promote_db_seconds.max(b.scale_compute_seconds) + b.shift_traffic_seconds + b.verify_seconds
+                < b.rto_seconds
+        );
     }
 
     #[test]

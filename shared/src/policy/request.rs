@@ -41,7 +41,10 @@ impl Origin {
         match self {
             Origin::Alarm { alarm_name, region, .. } => format!("alarm {alarm_name} ({region})"),
             Origin::Manual { action, requested_by, .. } => {
-                format!("{} requested by {requested_by}", serde_json::to_value(action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+                format!(
+                    "{} requested by {requested_by}",
+                    serde_json::to_value(action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+                )
             }
         }
     }
@@ -85,11 +88,16 @@ impl Intent {
                     .signals
                     .iter()
                     .find(|s| s.alarm_name == a.alarm_name && s.region == a.region)
-                    .ok_or_else(|| RequestError::UnknownSignal { alarm_name: a.alarm_name.clone(), region: a.region.clone() })?;
+                    .ok_or_else(|| RequestError::UnknownSignal {
+                        alarm_name: a.alarm_name.clone(),
+                        region: a.region.clone(),
+                    })?;
                 if signal.watches == this_region {
                     return Ok(Intent::Ignore {
                         alarm_name: a.alarm_name.clone(),
-                        why: format!("it watches {this_region}, the region this decide would activate; the decide in {peer} acts on it"),
+                        why: format!(
+                            "it watches {this_region}, the region this decide would activate; the decide in {peer} acts on it"
+                        ),
                     });
                 }
                 if a.state != AlarmState::Alarm {
@@ -113,7 +121,10 @@ impl Intent {
             }
             Trigger::Manual(m) => {
                 if m.target_region != this_region {
-                    return Err(RequestError::Misrouted { target: m.target_region.clone(), this_region: this_region.to_string() });
+                    return Err(RequestError::Misrouted {
+                        target: m.target_region.clone(),
+                        this_region: this_region.to_string(),
+                    });
                 }
                 let request = |mode| Request {
                     mode,

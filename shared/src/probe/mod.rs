@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +55,12 @@ pub struct ProbeConfig {
 
 impl Default for ProbeConfig {
     fn default() -> Self {
-        ProbeConfig { count: 6, interval: Duration::from_millis(7000), timeout: Duration::from_millis(3000), db_endpoint: None }
+        ProbeConfig {
+            count: 6,
+            interval: Duration::from_millis(7000),
+            timeout: Duration::from_millis(3000),
+            db_endpoint: None,
+        }
     }
 }
 
@@ -72,7 +77,10 @@ impl ProbeConfig {
                 None => Ok(default),
                 Some(v) => match v.trim().parse::<u64>() {
                     Ok(n) if (min..=max).contains(&n) => Ok(n),
-                    _ => Err(ConfigError::Invalid { path: name.to_string(), message: format!("{v:?} is not a whole number from {min} to {max}") }),
+                    _ => Err(ConfigError::Invalid {
+                        path: name.to_string(),
+                        message: format!("{v:?} is not a whole number from {min} to {max}"),
+                    }),
                 },
             }
         };
@@ -82,9 +90,13 @@ impl ProbeConfig {
         let db_endpoint = match lookup(DB_ENDPOINT_ENV).filter(|v| !v.trim().is_empty()) {
             None => None,
             Some(v) => {
-                let ok = v.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0));
+                let ok =
+                    v.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0));
                 if !ok {
-                    return Err(ConfigError::Invalid { path: DB_ENDPOINT_ENV.to_string(), message: format!("{v:?} is not host:port") });
+                    return Err(ConfigError::Invalid {
+                        path: DB_ENDPOINT_ENV.to_string(),
+                        message: format!("{v:?} is not host:port"),
+                    });
                 }
                 Some(v.trim().to_string())
             }
@@ -138,8 +150,17 @@ pub struct ProbeReport {
 
 impl ProbeReport {
     pub fn metrics(&self, application: &str) -> Vec<MetricDatum> {
-        let dims = BTreeMap::from([("Application".to_string(), application.to_string()), ("Target".to_string(), self.target_region.clone())]);
-        let datum = |name: &str, value: f64, unit: Unit| MetricDatum { name: name.into(), value, unit, dimensions: dims.clone(), high_resolution: true };
+        let dims = BTreeMap::from([
+            ("Application".to_string(), application.to_string()),
+            ("Target".to_string(), self.target_region.clone()),
+        ]);
+        let datum = |name: &str, value: f64, unit: Unit| MetricDatum {
+            name: name.into(),
+            value,
+            unit,
+            dimensions: dims.clone(),
+            high_resolution: true,
+        };
         let mut out = vec![
             datum("ProbeSuccessRatio", self.success_ratio, Unit::None),
             datum("ProbeFailures", f64::from(self.failures), Unit::Count),
@@ -187,7 +208,8 @@ impl Prober {
             Err(e) => return attempt_failed(started, ProbeFailure::Connect { detail: format!("bad URL: {e}") }),
         };
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| ProbeFailure::Connect { detail: error_chain(&e) })?;
+            let response =
+                self.client.request(request).await.map_err(|e| ProbeFailure::Connect { detail: error_chain(&e) })?;
             let status = response.status().as_u16();
             response.into_body().collect().await.map_err(|e| ProbeFailure::Connect { detail: format!("body: {e}") })?;
             Ok::<u16, ProbeFailure>(status)
@@ -198,7 +220,12 @@ impl Prober {
             Ok(Ok(code)) if (200..300).contains(&code) => {
                 ProbeAttempt { ok: true, status: Some(code), latency_ms: millis(started.elapsed()), failure: None }
             }
-            Ok(Ok(code)) => ProbeAttempt { ok: false, status: Some(code), latency_ms: millis(started.elapsed()), failure: Some(ProbeFailure::Status { code }) },
+            Ok(Ok(code)) => ProbeAttempt {
+                ok: false,
+                status: Some(code),
+                latency_ms: millis(started.elapsed()),
+                failure: Some(ProbeFailure::Status { code }),
+            },
         }
     }
 
@@ -232,7 +259,14 @@ impl Prober {
     }
 }
 
-fn summarise(from: &str, target: &str, url: &str, attempts: Vec<ProbeAttempt>, db: Option<TcpCheck>, timeout: Duration) -> ProbeReport {
+fn summarise(
+    from: &str,
+    target: &str,
+    url: &str,
+    attempts: Vec<ProbeAttempt>,
+    db: Option<TcpCheck>,
+    timeout: Duration,
+) -> ProbeReport {
     let successes = attempts.iter().filter(|a| a.ok).count() as u32;
     let total = attempts.len().max(1) as u32;
     let failures = attempts.len() as u32 - successes;
@@ -291,7 +325,12 @@ impl ProbeError {
 
 /// One invocation: probe the other region from `this_region` and publish in `this_region`.
 /// A failure to publish is an error (the alarms would go blind), returned after the probing.
-pub async fn run_probe(topology: &Topology, this_region: &str, prober: &Prober, metrics: &dyn Metrics) -> Result<ProbeReport, ProbeError> {
+pub async fn run_probe(
+    topology: &Topology,
+    this_region: &str,
+    prober: &Prober,
+    metrics: &dyn Metrics,
+) -> Result<ProbeReport, ProbeError> {
     let target = topology.peer_of(this_region)?;
     let mut report = prober.run(this_region, &target.name, &target.alb.health_url).await;
     tracing::info!(target = %report.target_region, successes = report.successes, failures = report.failures, latency_mean_ms = report.latency_mean_ms, "probe: done");
