@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import threading
 import time
 from typing import Any, Callable, Iterable
 
@@ -52,6 +53,9 @@ def drop_connection(environ: dict) -> None:
         except OSError:
             pass
     raise Dropped("drover: connection dropped on purpose")
+
+
+_DYNAMODB_LOCK = threading.Lock()
 
 
 class DroverMiddleware:
@@ -129,6 +133,11 @@ class DroverMiddleware:
                 status, headers
             )
 
+        if info.service == "dynamodb":
+            # DynamoDB applies a conditional write atomically; moto does not lock its tables,
+            # so two concurrent conditional writes could both succeed. Serialise them.
+            with _DYNAMODB_LOCK:
+                return [b"".join(self.moto_app(environ, recording_start_response))]
         return self.moto_app(environ, recording_start_response)
 
     def _error(self, entry: dict, info: CallInfo, status: int, code: str, message: str,
