@@ -383,3 +383,21 @@ async fn modes_follow_the_request_and_status_writes_nothing() {
     let back = go(d.decide(&manual("failback", json!({})), "failback").await.unwrap());
     assert_eq!(back.mode, Mode::Failback);
 }
+
+#[tokio::test]
+async fn a_throttled_standby_read_is_retryable_and_leaves_nothing_behind() {
+    let w = World::with_attempts(1.0, 1);
+    w.emu.set_alarm(STANDBY, &probe_alarm(&w), "ALARM");
+    w.emu.set_alarm(PRIMARY, &alb_alarm(&w), "ALARM");
+    w.emu.fault("rds", STANDBY, "DescribeDBClusters", FaultKind::Throttle, None);
+    w.emu.clear_calls();
+    let d = decider(&w).await;
+    let err = d.decide(&alarm_event(&probe_alarm(&w), STANDBY, "ALARM"), "throttled").await.unwrap_err();
+    assert!(err.is_retryable() && err.error_type() == "Retryable", "{err}");
+    assert!(w.emu.writes().is_empty(), "{:?}", w.emu.writes());
+    assert_eq!(lease_holder(&w).await, None);
+
+    // Once the region recovers the retry goes.
+    w.emu.clear_faults();
+    go(d.decide(&alarm_event(&probe_alarm(&w), STANDBY, "ALARM"), "retry").await.unwrap());
+}

@@ -175,13 +175,29 @@ async fn a_ready_standby_announces_once_then_only_changes() {
 
 #[tokio::test]
 async fn aurora_and_ecs_checks_fail_on_their_own() {
-    // A detached secondary.
+    // A different engine version, then a detached secondary.
     let w = World::new(1.0);
     make_ready(&w).await;
     let ck = checker(&w, STANDBY).await;
     assert!(ck.run().await.unwrap().ready);
     let c = w.clients(STANDBY).await;
     let a = &w.region(STANDBY).aurora[0];
+    // An engine version that differs from the global cluster's.
+    for (version, expect_ready) in [("16.6", false), ("16.4", true)] {
+        c.rds
+            .modify_db_cluster()
+            .db_cluster_identifier(&a.cluster_id)
+            .engine_version(version)
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap();
+        let r = ck.run().await.unwrap();
+        assert_eq!(r.ready, expect_ready, "{}", r.message);
+        if !expect_ready {
+            assert_eq!(failing(&r), ["engine_version"], "{}", r.message);
+        }
+    }
     c.rds
         .remove_from_global_cluster()
         .global_cluster_identifier(&a.global_cluster_id)
