@@ -1,0 +1,1 @@
+//! Test-only crate: see `tests/steps_as_lambdas.rs`.
