@@ -36,11 +36,12 @@ setup-infra:
 
 setup: setup-python setup-infra
 
-build: setup-python
+# tools/tf-standin is a workspace member and needs protoc: setup-infra installs it.
+build: setup
 	cargo build --workspace --all-targets
 
 # nextest when the machine has it (it runs test binaries in parallel), cargo test otherwise.
-test-rust: setup-python
+test-rust: setup
 	@if cargo nextest --version >/dev/null 2>&1; then \
 		cargo nextest run --workspace --no-fail-fast; \
 	else \

@@ -277,16 +277,17 @@ resource "aws_cloudwatch_metric_alarm" "aurora" {
 }
 
 # The probe in this region checks the peer's endpoint every minute (several requests per
-# run) and publishes Success (0..1) with dimensions {Application, Target=<peer>}.
+# run, one-second resolution) and publishes ProbeSuccessRatio (0..1) with dimensions
+# {Application, Target=<peer>}. Ten-second periods: three failing periods is ~30 s of detection.
 resource "aws_cloudwatch_metric_alarm" "probe" {
   region              = var.region
   alarm_name          = local.alarm_names.probe
   alarm_description   = "The endpoint of ${var.peer_region}, probed from ${var.region}, is failing. drover signal (group probe)."
   namespace           = var.probe_namespace
-  metric_name         = "Success"
+  metric_name         = "ProbeSuccessRatio"
   dimensions          = { Application = var.application, Target = var.peer_region }
   statistic           = "Average"
-  period              = 60
+  period              = 10
   evaluation_periods  = 3
   datapoints_to_alarm = 3
   threshold           = var.probe_success_threshold
@@ -378,7 +379,7 @@ resource "aws_cloudwatch_dashboard" "this" {
         properties = {
           title = "drover: probe of ${var.peer_region}, gate, orders", region = var.region, period = 60
           metrics = [
-            [var.probe_namespace, "Success", "Application", var.application, "Target", var.peer_region, { stat = "Average" }],
+            [var.probe_namespace, "ProbeSuccessRatio", "Application", var.application, "Target", var.peer_region, { stat = "Average" }],
             ["Drover/Gate", "RecordGate", "Application", var.application, "Record", var.peer_region, { stat = "Minimum" }],
             [var.business_namespace, "OrdersPlaced", { stat = "Sum", yAxis = "right" }],
           ]

@@ -30,7 +30,7 @@ output "signals" {
 
 output "probe_metric" {
   description = "Namespace, metric name and dimensions the probe in this region publishes."
-  value       = { namespace = var.probe_namespace, metric_name = "Success", dimensions = { Application = var.application, Target = var.peer_region } }
+  value       = { namespace = var.probe_namespace, metric_name = "ProbeSuccessRatio", dimensions = { Application = var.application, Target = var.peer_region } }
 }
 
 output "dashboard_name" {

@@ -160,11 +160,11 @@ async fn run(args: &Args) -> DrillResult<Report> {
     until("the probe alarm", 60, || async {
         tokio::time::sleep(probe_interval).await;
         let failures = MetricDatum {
-            name: "ProbeFailures".into(),
-            value: 5.0,
-            unit: Unit::Count,
+            name: "ProbeSuccessRatio".into(),
+            value: 0.0,
+            unit: Unit::None,
             dimensions: probe_dims.clone(),
-            high_resolution: false,
+            high_resolution: true,
         };
         metrics.put("Drover/Probe", &[failures]).await?;
         let out = clients.cloudwatch.describe_alarms().alarm_names(&probe_alarm).send().await?;

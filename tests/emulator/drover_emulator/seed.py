@@ -179,12 +179,12 @@ def seed_full(endpoint: str, primary: str = "us-east-1", standby: str = "us-west
         cw_other = client("cloudwatch", other[region])
         probe = f"drover-{app}-probe-{region}"
         cw_other.put_metric_alarm(
-            AlarmName=probe, Namespace="Drover/Probe", MetricName="ProbeFailures",
+            AlarmName=probe, Namespace="Drover/Probe", MetricName="ProbeSuccessRatio",
             Dimensions=[{"Name": "Application", "Value": app},
                         {"Name": "Target", "Value": region}],
-            Statistic="Sum", Period=60, EvaluationPeriods=2, DatapointsToAlarm=2,
-            Threshold=3, ComparisonOperator="GreaterThanOrEqualToThreshold",
-            TreatMissingData="breaching")
+            Statistic="Average", Period=10, EvaluationPeriods=3, DatapointsToAlarm=3,
+            Threshold=0.5, ComparisonOperator="LessThanThreshold",
+            TreatMissingData="notBreaching")
         alb5xx = f"drover-{app}-alb-5xx-{region}"
         cw_self.put_metric_alarm(
             AlarmName=alb5xx, Namespace="AWS/ApplicationELB",

@@ -6,7 +6,7 @@ import urllib.request
 
 
 def _alarm(cw, name, **kw):
-    args = dict(AlarmName=name, Namespace="Drover/Probe", MetricName="ProbeFailures",
+    args = dict(AlarmName=name, Namespace="Drover/Probe", MetricName="ProbeSuccessRatio",
                 Dimensions=[{"Name": "Target", "Value": "us-east-1"}], Statistic="Sum", Period=60,
                 EvaluationPeriods=2, DatapointsToAlarm=2, Threshold=3,
                 ComparisonOperator="GreaterThanOrEqualToThreshold")
@@ -14,7 +14,7 @@ def _alarm(cw, name, **kw):
     cw.put_metric_alarm(**args)
 
 
-def _put(cw, values, name="ProbeFailures"):
+def _put(cw, values, name="ProbeSuccessRatio"):
     cw.put_metric_data(Namespace="Drover/Probe", MetricData=[
         {"MetricName": name, "Dimensions": [{"Name": "Target", "Value": "us-east-1"}], "Values": values}])
 
@@ -43,7 +43,7 @@ def test_only_matching_metric_and_dimensions_count(emu):
     _alarm(cw, "probe", EvaluationPeriods=1, DatapointsToAlarm=1)
     _put(cw, [9], name="Other")
     cw.put_metric_data(Namespace="Drover/Probe", MetricData=[
-        {"MetricName": "ProbeFailures", "Dimensions": [{"Name": "Target", "Value": "eu-west-1"}], "Value": 9}])
+        {"MetricName": "ProbeSuccessRatio", "Dimensions": [{"Name": "Target", "Value": "eu-west-1"}], "Value": 9}])
     assert _state(cw, "probe") != "ALARM"
     other_region = emu.client("cloudwatch", "us-east-1")
     _alarm(other_region, "probe", EvaluationPeriods=1, DatapointsToAlarm=1)
