@@ -107,6 +107,12 @@ async fn quorum_met_goes_takes_the_lease_and_records_the_failover() {
     assert_eq!(plan.quorum.counted, 2);
     assert_eq!(plan.budgets.rto_seconds, w.topology.objectives.rto_seconds);
     assert_eq!(lease_holder(&w).await.as_deref(), Some("decide@us-west-2/inv-1"));
+    // What decide answers is what the steps take as input (the state machine passes it on).
+    let as_sent = serde_json::to_value(Outcome::Go(plan.clone())).unwrap();
+    assert_eq!(as_sent["outcome"], "go");
+    let step_input = drover_core::steps::StepInput::from_value(as_sent).unwrap();
+    assert_eq!((step_input.run_id.as_str(), step_input.fencing_token), (plan.run_id.as_str(), plan.fencing_token));
+    step_input.validate(&w.topology, STANDBY).unwrap();
 
     let store = DynamoStateStore::new(&*w.clients(STANDBY).await, &w.region(STANDBY).lease_table);
     let last = store.last_failover().await.unwrap().expect("the failover is recorded for the cooldown");

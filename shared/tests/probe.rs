@@ -171,7 +171,7 @@ async fn metrics_go_to_the_probes_own_region_only() {
         static_credentials: Some((drover_harness::ACCESS_KEY.into(), drover_harness::SECRET_KEY.into())),
         max_attempts: Some(1),
     });
-    let metrics1 = CloudWatchMetrics::new(&*w1.region(STANDBY).await.unwrap());
+    let metrics1 = CloudWatchMetrics::new(&w1.region(STANDBY).await.unwrap());
     let err = run_probe(&topology, STANDBY, &p, &metrics1).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
 }

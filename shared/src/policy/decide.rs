@@ -237,7 +237,7 @@ impl Decider {
                     &self.topology,
                     approval,
                     request.origin.clone(),
-                    request.force.detach,
+                    request.force,
                     run_id,
                     grant.fencing_token,
                     now,

@@ -514,9 +514,11 @@ mod tests {
         assert_eq!(tally(&f.signals, FROM, 2).counted, 1);
     }
 
+    type Mutation = Box<dyn Fn(&mut StandbyFacts)>;
+
     #[test]
     fn each_readiness_gate_fails_on_its_own() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut StandbyFacts)>, Gate)> = vec![
+        let cases: Vec<(&str, Mutation, Gate)> = vec![
             ("not available", Box::new(|s| s.aurora[0].status = Some("failing-over".into())), Gate::Readiness),
             ("not found", Box::new(|s| s.aurora[0].status = None), Gate::Readiness),
             ("not in global", Box::new(|s| s.aurora[0].in_global_cluster = false), Gate::Readiness),

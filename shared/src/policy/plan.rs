@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Topology;
+use crate::events::trigger::ForceFlags;
 use crate::model::{Mode, Step};
 use crate::policy::evaluate::{Approval, Gate, NoGoReason, QuorumTally};
 use crate::policy::request::Origin;
@@ -57,6 +58,8 @@ pub struct Plan {
     pub allow_data_loss: bool,
     /// Detach-and-promote allowed when the global failover is impossible.
     pub allow_detach: bool,
+    /// The force flags of a manual request (all off for alarms), passed on to the steps.
+    pub force: ForceFlags,
     /// Scale the old primary down afterwards (best effort).
     pub fence_old_primary: bool,
     /// Wait for a person before promotion.
@@ -72,7 +75,7 @@ impl Plan {
         topology: &Topology,
         approval: Approval,
         origin: Origin,
-        detach_forced: bool,
+        force: ForceFlags,
         run_id: String,
         fencing_token: u64,
         decided_at: DateTime<Utc>,
@@ -88,9 +91,10 @@ impl Plan {
             budgets: Budgets::from_topology(topology, decided_at),
             origin,
             allow_data_loss: approval.mode == Mode::Unplanned,
-            allow_detach: approval.mode == Mode::Unplanned && (policy.allow_detach_promote || detach_forced),
+            allow_detach: approval.mode == Mode::Unplanned && (policy.allow_detach_promote || force.detach),
             fence_old_primary: policy.fence_old_primary && approval.mode != Mode::Drill,
             approval_required: policy.approval_required.contains(&approval.mode),
+            force,
             forced: approval.forced,
             findings: approval.findings,
             quorum: approval.quorum,
