@@ -407,3 +407,36 @@ async fn a_throttled_standby_read_is_retryable_and_leaves_nothing_behind() {
     w.emu.clear_faults();
     go(d.decide(&alarm_event(&probe_alarm(&w), STANDBY, "ALARM"), "retry").await.unwrap());
 }
+
+#[tokio::test]
+async fn the_cooldown_crosses_regions_no_ping_pong() {
+    let w = World::new(1.0);
+    w.emu.set_alarm(STANDBY, &probe_alarm(&w), "ALARM");
+    w.emu.set_alarm(PRIMARY, &alb_alarm(&w), "ALARM");
+    let there = decider(&w).await;
+    let first = go(there.decide(&alarm_event(&probe_alarm(&w), STANDBY, "ALARM"), "a-to-b").await.unwrap());
+
+    // Now the signals watching the new primary fire; the old primary's decide would fail back.
+    let watching_standby: Vec<_> = w.topology.signals_watching(STANDBY).cloned().collect();
+    for s in &watching_standby {
+        w.emu.set_alarm(&s.region, &s.alarm_name, "ALARM");
+    }
+    let mut here =
+        Decider::from_factory(Arc::new(w.topology.clone()), PRIMARY, &w.factory, Arc::new(SystemClock)).await.unwrap();
+    here.peer_timeout = Duration::from_secs(3);
+    let n = no_go(
+        here.decide(&alarm_event(&watching_standby[0].alarm_name, &watching_standby[0].region, "ALARM"), "b-to-a")
+            .await
+            .unwrap(),
+    );
+    assert_eq!(n.gates, vec![Gate::Cooldown], "{}", n.message);
+    assert!(n.message.contains(&first.run_id), "{}", n.message);
+
+    // If the region that failed over is itself down, its record cannot hold the failback.
+    w.emu.region_down(STANDBY);
+    let back = here
+        .decide(&alarm_event(&watching_standby[0].alarm_name, &watching_standby[0].region, "ALARM"), "b-down")
+        .await
+        .unwrap();
+    assert_eq!(back.name(), "go", "{}", serde_json::to_string(&back).unwrap());
+}

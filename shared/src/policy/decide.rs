@@ -5,8 +5,9 @@
 //! record the failover (cooldown) and announce the run; on no-go publish why and hold nothing.
 //!
 //! Reads: this region's alarms first, then the other region's with a short timeout (it may be
-//! the one that is down; see `evaluate` for how an unanswered region counts). Everything else
-//! is read in this region only. Writes happen only on Go (lease, last-failover item, run
+//! the one that is down; see `evaluate` for how an unanswered region counts), and the other
+//! region's last-failover item (cooldown across directions; ignored when it does not answer).
+//! Everything else is read in this region only. Writes happen only on Go (lease, last-failover item, run
 //! started event) and on no-go (one event). A trigger that cannot be parsed, names a region
 //! outside the topology, names an alarm that is not a configured signal, or asks another
 //! region is an error before any read or write.
@@ -142,6 +143,9 @@ pub struct Decider {
     pub scaler: Arc<dyn ServiceScaler>,
     pub lease: Arc<dyn Lease>,
     pub store: Arc<dyn StateStore>,
+    /// The other region's store, read (never written) so a failover decided THERE also starts
+    /// the cooldown here: the lease tables are per region, and ping-pong crosses regions.
+    pub peer_store: Option<Arc<dyn StateStore>>,
     pub publisher: Arc<dyn Publisher>,
     pub clock: Arc<dyn Clock>,
     pub peer_timeout: Duration,
@@ -329,9 +333,35 @@ impl Decider {
         request: &Request,
         trigger: Option<&(String, String, AlarmState)>,
     ) -> Result<Facts, DecideError> {
-        let (signals, standby, last_failover) =
-            tokio::join!(self.read_signals(&request.from, trigger), self.read_standby(), self.store.last_failover());
-        Ok(Facts { signals: signals?, standby: standby?, last_failover: last_failover?, now: self.clock.now() })
+        let (signals, standby, own, peer) = tokio::join!(
+            self.read_signals(&request.from, trigger),
+            self.read_standby(),
+            self.store.last_failover(),
+            self.peer_last_failover()
+        );
+        // The later of the two regions' last failovers starts the cooldown.
+        let last_failover = match (own?, peer) {
+            (Some(a), Some(b)) => Some(if b.at > a.at { b } else { a }),
+            (a, b) => a.or(b),
+        };
+        Ok(Facts { signals: signals?, standby: standby?, last_failover, now: self.clock.now() })
+    }
+
+    /// Best effort: the other region may be the one that is down, and then its record cannot
+    /// keep this region from taking over.
+    async fn peer_last_failover(&self) -> Option<FailoverRecord> {
+        let store = self.peer_store.as_ref()?;
+        match tokio::time::timeout(self.peer_timeout, store.last_failover()).await {
+            Ok(Ok(record)) => record,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "decide: the other region's last failover is unreadable; ignored");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("decide: the other region's last failover did not answer in time; ignored");
+                None
+            }
+        }
     }
 
     /// Every configured signal watching `from`, this region's alarms first.
@@ -504,6 +534,7 @@ impl Decider {
             sns::SnsPublisher, state_store::DynamoStateStore,
         };
         let region = topology.region(this_region).map_err(RequestError::from_config)?;
+        let peer = topology.peer_of(this_region).map_err(RequestError::from_config)?;
         let clients = factory.region(this_region).await?;
         let mut alarm_regions: Vec<&str> = topology.policy.signals.iter().map(|s| s.region.as_str()).collect();
         alarm_regions.sort_unstable();
@@ -519,6 +550,7 @@ impl Decider {
             scaler: Arc::new(EcsServiceScaler::new(&clients)),
             lease: Arc::new(DynamoLease::with_clock(&clients, &region.lease_table, clock.clone())),
             store: Arc::new(DynamoStateStore::new(&clients, &region.lease_table)),
+            peer_store: Some(Arc::new(DynamoStateStore::new(&*factory.region(&peer.name).await?, &peer.lease_table))),
             publisher: Arc::new(SnsPublisher::new(&clients)),
             clock,
             peer_timeout: DEFAULT_PEER_TIMEOUT,
@@ -527,8 +559,9 @@ impl Decider {
     }
 }
 
-/// Exactly the IAM actions `decide` calls: everything in its own region, DescribeAlarms also
-/// in the other region (its signals live there too).
+/// Exactly the IAM actions `decide` calls: everything in its own region; in the other region
+/// only DescribeAlarms (its signals live there too) and GetItem on its lease table (the last
+/// failover decided there, for the cooldown).
 pub const IAM_ACTIONS: &[&str] = &[
     "cloudwatch:DescribeAlarms",
     "cloudwatch:GetMetricData",

@@ -12,8 +12,10 @@
 //! - **readiness**: each Aurora cluster of this region is `available` and a member of its
 //!   global cluster; each ECS service exists and is ACTIVE.
 //! - **rpo**: each secondary's replication lag is known and within `objectives.rpo_seconds`.
-//! - **cooldown**: no failover started within `policy.cooldown_seconds` (automatic triggers
-//!   only: a person asking has already looked; failback in particular comes soon after).
+//! - **cooldown**: no failover started within `policy.cooldown_seconds`, in either direction
+//!   (automatic triggers only: a person asking has already looked; failback in particular
+//!   comes soon after). The last failover is kept as item `lease_id = "last-failover"` of the
+//!   activating region's lease table; `decide` reads both regions' items and counts the later.
 //!
 //! Which gates bind depends on the mode:
 //!
