@@ -438,6 +438,19 @@ mod tests {
     }
 
     #[test]
+    fn each_steps_iam_actions_cover_the_adapters_it_calls() {
+        let covers = |step: &[&str], adapter: &[&str]| adapter.iter().all(|a| step.contains(a));
+        assert!(covers(promote_db::IAM_ACTIONS, crate::aws::rds::IAM_ACTIONS));
+        assert!(covers(scale_compute::IAM_ACTIONS, crate::aws::ecs::IAM_ACTIONS));
+        assert!(covers(shift_traffic::IAM_ACTIONS, crate::aws::route53::IAM_ACTIONS));
+        assert!(covers(notify::IAM_ACTIONS, crate::aws::sns::IAM_ACTIONS));
+        for step in [promote_db::IAM_ACTIONS, scale_compute::IAM_ACTIONS, shift_traffic::IAM_ACTIONS] {
+            // The lease check and the step's own events.
+            assert!(covers(step, &["dynamodb:GetItem", "sns:Publish", "kms:GenerateDataKey"]), "{step:?}");
+        }
+    }
+
+    #[test]
     fn input_parses_with_defaults_and_names_bad_fields() {
         let v = serde_json::json!({"run_id": "r1", "fencing_token": 3, "mode": "unplanned", "from_region": "us-east-1", "to_region": "us-west-2", "extra": 1});
         let i = StepInput::from_value(v).unwrap();

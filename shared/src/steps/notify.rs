@@ -17,6 +17,9 @@ use crate::model::{Mode, Step, StepStatus};
 use crate::steps::promote_db::ClusterReport;
 use crate::steps::{Action, Detail, Outcome, StepError, StepPorts, StepResult, Write, WriteStatus};
 
+/// What this step calls (for the Lambda's IAM policy).
+pub const IAM_ACTIONS: &[&str] = &["sns:Publish", "sns:GetTopicAttributes", "kms:GenerateDataKey", "kms:Decrypt"];
+
 /// The error Step Functions hands to a `Catch` (`ResultPath` of the caught error).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskError {

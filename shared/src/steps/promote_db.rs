@@ -19,6 +19,20 @@ use crate::model::{Mode, Step};
 use crate::ports::{DbCluster, FailoverState, GlobalCluster, GlobalClusterStatus, GlobalDatabase, LagSample};
 use crate::steps::{describe_writes, Action, Detail, Invocation, Outcome, StepError, StepInput, StepPorts, StepResult, Write};
 
+/// What this step calls (for the Lambda's IAM policy; the lease and the publisher included).
+pub const IAM_ACTIONS: &[&str] = &[
+    "rds:DescribeGlobalClusters",
+    "rds:DescribeDBClusters",
+    "rds:FailoverGlobalCluster",
+    "rds:SwitchoverGlobalCluster",
+    "rds:RemoveFromGlobalCluster",
+    "cloudwatch:GetMetricData",
+    "dynamodb:GetItem",
+    "sns:Publish",
+    "kms:GenerateDataKey",
+    "kms:Decrypt",
+];
+
 /// Aurora managed failover takes about a minute: poll four times in it.
 pub const WAIT_SECONDS: u32 = 15;
 
@@ -320,4 +334,83 @@ fn message(outcome: &Outcome, reports: &[ClusterReport], writes: &[Write], input
     };
     let notes: Vec<&str> = reports.iter().map(|r| r.note.as_str()).filter(|n| !n.is_empty()).collect();
     format!("{head}. {}. {}. ({})", notes.join("; "), describe_writes(writes), lag.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{FailoverStatus, GlobalMember};
+
+    fn topology() -> Topology {
+        Topology::from_json(include_str!("../../../docs/topology.example.json")).unwrap()
+    }
+
+    fn obs(writer_is_target: bool, failover_to: Option<&str>, lag_ms: Option<u64>) -> Observation {
+        let t = topology();
+        let cfg = t.region("us-west-2").unwrap().aurora[0].clone();
+        let other = t.region("us-east-1").unwrap().aurora[0].cluster_arn.clone();
+        Observation {
+            global: Some(GlobalCluster {
+                id: cfg.global_cluster_id.clone(),
+                status: if failover_to.is_some() { GlobalClusterStatus::FailingOver } else { GlobalClusterStatus::Available },
+                engine_version: None,
+                members: vec![
+                    GlobalMember { cluster_arn: cfg.cluster_arn.clone(), is_writer: writer_is_target },
+                    GlobalMember { cluster_arn: other.clone(), is_writer: !writer_is_target },
+                ],
+                failover: failover_to.map(|to| FailoverState {
+                    status: FailoverStatus::FailingOver,
+                    from_cluster_arn: Some(other.clone()),
+                    to_cluster_arn: Some(if to == "target" { cfg.cluster_arn.clone() } else { to.to_string() }),
+                    data_loss_allowed: true,
+                }),
+            }),
+            cluster: DbCluster {
+                id: cfg.cluster_id.clone(),
+                arn: cfg.cluster_arn.clone(),
+                status: "available".into(),
+                engine_version: None,
+                global_cluster_id: Some(cfg.global_cluster_id.clone()),
+            },
+            lag: lag_ms.map(|ms| LagSample { metric: "AuroraGlobalDBRPOLag".into(), lag: Duration::from_millis(ms), at: Utc::now() }),
+            cfg,
+        }
+    }
+
+    fn input(mode: Mode, action: Action) -> StepInput {
+        StepInput {
+            run_id: "r".into(),
+            fencing_token: 1,
+            mode,
+            from_region: "us-east-1".into(),
+            to_region: "us-west-2".into(),
+            action,
+            force: Default::default(),
+            change_id: None,
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        let t = topology();
+        let start = |m| input(m, Action::Start);
+        assert!(matches!(decide(&obs(true, None, None), &start(Mode::Unplanned), &t), Decision::Done(_)));
+        assert!(matches!(decide(&obs(false, Some("target"), None), &start(Mode::Unplanned), &t), Decision::Wait(_)));
+        assert!(matches!(decide(&obs(false, Some("arn:aws:rds:eu-west-1:1:cluster:x"), None), &start(Mode::Unplanned), &t), Decision::Refuse(_)));
+        assert_eq!(decide(&obs(false, None, Some(500)), &start(Mode::Unplanned), &t), Decision::Act(PromotionPath::FailoverAllowDataLoss));
+        assert_eq!(decide(&obs(false, None, Some(500)), &start(Mode::Drill), &t), Decision::Act(PromotionPath::FailoverAllowDataLoss));
+        assert_eq!(decide(&obs(false, None, None), &start(Mode::Planned), &t), Decision::Act(PromotionPath::Switchover));
+        assert_eq!(decide(&obs(false, None, None), &start(Mode::Failback), &t), Decision::Act(PromotionPath::Switchover));
+        let over = u64::from(t.objectives.rpo_seconds) * 1000 + 1;
+        assert!(matches!(decide(&obs(false, None, Some(over)), &start(Mode::Unplanned), &t), Decision::Refuse(r) if r.contains("force.rpo")));
+        assert!(matches!(decide(&obs(false, None, None), &start(Mode::Unplanned), &t), Decision::Refuse(r) if r.contains("cannot be shown")));
+        let mut forced = start(Mode::Unplanned);
+        forced.force.rpo = true;
+        assert_eq!(decide(&obs(false, None, Some(over)), &forced, &t), Decision::Act(PromotionPath::FailoverAllowDataLoss));
+        assert!(matches!(decide(&obs(false, None, Some(1)), &input(Mode::Unplanned, Action::Status), &t), Decision::Refuse(_)), "status never acts");
+        let mut detached = obs(false, None, None);
+        detached.global = None;
+        detached.cluster.global_cluster_id = None;
+        assert!(matches!(decide(&detached, &start(Mode::Unplanned), &t), Decision::Done(_)));
+    }
 }

@@ -16,6 +16,18 @@ use crate::model::{Mode, Step};
 use crate::ports::{Capacity, RolloutState, ServiceState};
 use crate::steps::{describe_writes, Action, Detail, Invocation, Outcome, StepError, StepInput, StepPorts, StepResult, Write};
 
+/// What this step calls (for the Lambda's IAM policy; the lease and the publisher included).
+pub const IAM_ACTIONS: &[&str] = &[
+    "ecs:DescribeServices",
+    "ecs:UpdateService",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:RegisterScalableTarget",
+    "dynamodb:GetItem",
+    "sns:Publish",
+    "kms:GenerateDataKey",
+    "kms:Decrypt",
+];
+
 /// A Fargate task takes about a minute to start.
 pub const WAIT_SECONDS: u32 = 15;
 
@@ -64,10 +76,11 @@ pub async fn run(p: &StepPorts, input: &StepInput) -> Result<StepResult, StepErr
     if planned.iter().any(|w| !w.is_empty()) && input.mode.writes() {
         p.fence(input).await?;
     }
-    let mut writes = Vec::new();
-    let mut reports = Vec::new();
-    for (o, plan) in observations.iter().zip(planned) {
+    // Each service converges on its own, in parallel; a service's own writes stay in order
+    // (the autoscaling minimum before the desired count).
+    let per_service = join_all(observations.iter().zip(planned).map(|(o, plan)| async move {
         let acted = !plan.is_empty();
+        let mut writes = Vec::new();
         for (write, what) in plan {
             if input.mode.writes() {
                 match what {
@@ -79,7 +92,7 @@ pub async fn run(p: &StepPorts, input: &StepInput) -> Result<StepResult, StepErr
                 writes.push(write);
             }
         }
-        reports.push(ServiceReport {
+        let report = ServiceReport {
             cluster: o.cfg.cluster.clone(),
             service: o.cfg.service.clone(),
             target_desired: target_desired(o),
@@ -87,7 +100,16 @@ pub async fn run(p: &StepPorts, input: &StepInput) -> Result<StepResult, StepErr
             before: o.state.clone(),
             capacity_before: o.capacity,
             outcome: outcome(o, acted, input.mode),
-        });
+        };
+        Ok::<_, StepError>((report, writes))
+    }))
+    .await;
+    let mut writes = Vec::new();
+    let mut reports = Vec::new();
+    for r in per_service {
+        let (report, w) = r?;
+        reports.push(report);
+        writes.extend(w);
     }
     let outcome = Outcome::combine(reports.iter().map(|r| &r.outcome));
 

@@ -25,6 +25,21 @@ use crate::model::{Mode, Step};
 use crate::ports::{ChangeStatus, HealthStatus};
 use crate::steps::{describe_writes, Detail, Invocation, Outcome, StepError, StepInput, StepPorts, StepResult, Write};
 
+/// What this step calls (for the Lambda's IAM policy; the lease and the publisher included).
+/// The gate metric is published in both regions' CloudWatch (its own gate, in the peer).
+pub const IAM_ACTIONS: &[&str] = &[
+    "cloudwatch:PutMetricData",
+    "cloudwatch:GetMetricData",
+    "route53:ListResourceRecordSets",
+    "route53:ChangeResourceRecordSets",
+    "route53:GetChange",
+    "route53:GetHealthCheckStatus",
+    "dynamodb:GetItem",
+    "sns:Publish",
+    "kms:GenerateDataKey",
+    "kms:Decrypt",
+];
+
 /// Route 53 propagates a change in up to a minute.
 pub const WAIT_SECONDS: u32 = 10;
 /// The SigV4 signing name of CloudWatch (as the call log and IAM see it).
