@@ -40,8 +40,24 @@ use crate::ports::{
     ServiceScaler, StateStore,
 };
 
-/// How long the other region's CloudWatch gets to answer before its alarms count as unreachable.
+/// How long the other region gets to answer (its alarms, its last-failover item) before it
+/// counts as unreachable; `DROVER_DECIDE_PEER_TIMEOUT_MS` overrides it.
 pub const DEFAULT_PEER_TIMEOUT: Duration = Duration::from_secs(5);
+pub const PEER_TIMEOUT_ENV: &str = "DROVER_DECIDE_PEER_TIMEOUT_MS";
+
+/// The peer timeout from the environment (100 ms to 20 s), the default when unset.
+pub fn peer_timeout_from_env() -> Result<Duration, crate::config::ConfigError> {
+    match std::env::var(PEER_TIMEOUT_ENV) {
+        Err(_) => Ok(DEFAULT_PEER_TIMEOUT),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(ms) if (100..=20_000).contains(&ms) => Ok(Duration::from_millis(ms)),
+            _ => Err(crate::config::ConfigError::Invalid {
+                path: PEER_TIMEOUT_ENV.to_string(),
+                message: format!("{v:?} is not a whole number of milliseconds from 100 to 20000"),
+            }),
+        },
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecideError {

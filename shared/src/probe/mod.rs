@@ -3,8 +3,9 @@
 //! metrics published in the probe's OWN region, where the alarms that trigger a failover
 //! watch them. It never calls an AWS API in the region it watches.
 //!
-//! Configuration (environment, read once at cold start; defaults keep one invocation well
-//! inside a one-minute schedule: 6 × 3 s + 5 × 7 s ≤ 53 s worst case):
+//! Configuration (environment, read once at cold start). Probes start `interval` apart (start
+//! to start), so with the defaults one invocation takes at most 5 × 7 s + 3 s (last probe)
+//! + 3 s (TCP check) = 41 s, inside a one-minute schedule; the Lambda timeout must exceed it:
 //!
 //! | variable                    | default | meaning                                        |
 //! |-----------------------------|---------|------------------------------------------------|
