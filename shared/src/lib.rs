@@ -8,6 +8,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod deploy;
 pub mod error;
 pub mod events;
 pub mod model;

@@ -426,3 +426,138 @@ pub trait StandbyInventory: Send + Sync {
     /// The state machine's status (`ACTIVE`, `DELETING`), `None` when it does not exist.
     async fn state_machine_status(&self, arn: &str) -> Result<Option<String>, AwsError>;
 }
+
+// ---------- Blue/green deployments (CodeDeploy + ECS task definitions) ----------
+
+/// What a lifecycle hook reports to CodeDeploy. The API takes only these two: it has no
+/// field for a reason, so the hook logs the reason and returns it as its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HookStatus {
+    Succeeded,
+    Failed,
+}
+
+impl HookStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookStatus::Succeeded => "Succeeded",
+            HookStatus::Failed => "Failed",
+        }
+    }
+}
+
+/// CodeDeploy's `PutLifecycleEventHookExecutionStatus`: the bluegreen-hook's only write.
+#[async_trait]
+pub trait LifecycleHookReporter: Send + Sync {
+    fn region(&self) -> &str;
+    async fn report_hook(&self, deployment_id: &str, execution_id: &str, status: HookStatus) -> Result<(), AwsError>;
+}
+
+/// A deployment's status as CodeDeploy reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeploymentStatus {
+    Created,
+    Queued,
+    InProgress,
+    Baking,
+    Ready,
+    Succeeded,
+    Failed,
+    Stopped,
+    Other(String),
+}
+
+impl DeploymentStatus {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "Created" => Self::Created,
+            "Queued" => Self::Queued,
+            "InProgress" => Self::InProgress,
+            "Baking" => Self::Baking,
+            "Ready" => Self::Ready,
+            "Succeeded" => Self::Succeeded,
+            "Failed" => Self::Failed,
+            "Stopped" => Self::Stopped,
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    /// Nothing more will happen to this deployment.
+    pub fn is_final(&self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Stopped)
+    }
+}
+
+/// The deployment group's ECS side: which service a deployment replaces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentGroupTarget {
+    pub application: String,
+    pub deployment_group: String,
+    pub cluster: String,
+    pub service: String,
+    pub deployment_config: String,
+    /// Automatic rollback is on for a failed deployment.
+    pub rollback_on_failure: bool,
+}
+
+/// What a new revision of the service copies from the running one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceRevision {
+    pub task_definition: String,
+    /// The container and port behind the load balancer (the AppSpec's LoadBalancerInfo).
+    pub container_name: String,
+    pub container_port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleEventState {
+    pub name: String,
+    /// Pending, InProgress, Succeeded, Failed, Skipped, Unknown.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSetTraffic {
+    /// BLUE (original) or GREEN (replacement).
+    pub label: String,
+    pub traffic_weight: f64,
+    pub running: u32,
+    pub desired: u32,
+}
+
+/// One look at a deployment: GetDeployment plus, once it has started, its ECS target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentProgress {
+    pub deployment_id: String,
+    pub status: DeploymentStatus,
+    /// `(code, message)` of `errorInformation`.
+    pub error: Option<(String, String)>,
+    /// The rollback this deployment started, if any.
+    pub rollback_deployment_id: Option<String>,
+    pub rollback_message: Option<String>,
+    pub termination_wait_started: bool,
+    pub lifecycle_events: Vec<LifecycleEventState>,
+    pub task_sets: Vec<TaskSetTraffic>,
+}
+
+/// CodeDeploy and ECS as the deploy trigger uses them, in one region.
+#[async_trait]
+pub trait BlueGreenDeployer: Send + Sync {
+    fn region(&self) -> &str;
+    async fn deployment_group(&self, application: &str, group: &str) -> Result<DeploymentGroupTarget, AwsError>;
+    /// The service's current task definition and the container behind its load balancer.
+    async fn service_revision(&self, cluster: &str, service: &str) -> Result<ServiceRevision, AwsError>;
+    /// Registers a copy of `task_definition` whose container `container` runs `image`;
+    /// returns the new revision's ARN.
+    async fn register_revision(&self, task_definition: &str, container: &str, image: &str) -> Result<String, AwsError>;
+    /// Creates the deployment from AppSpec content (JSON); returns its id.
+    async fn create_deployment(
+        &self,
+        application: &str,
+        group: &str,
+        appspec: &str,
+        description: &str,
+    ) -> Result<String, AwsError>;
+    async fn deployment(&self, deployment_id: &str) -> Result<DeploymentProgress, AwsError>;
+    async fn stop_deployment(&self, deployment_id: &str, rollback: bool) -> Result<(), AwsError>;
+}

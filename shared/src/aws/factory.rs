@@ -30,6 +30,8 @@ pub struct RegionClients {
     pub ecr: aws_sdk_ecr::Client,
     pub secretsmanager: aws_sdk_secretsmanager::Client,
     pub sfn: aws_sdk_sfn::Client,
+    /// Blue/green deployments: the lifecycle hook's status and the deploy trigger.
+    pub codedeploy: aws_sdk_codedeploy::Client,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -88,6 +90,7 @@ impl ClientFactory {
             ecr: aws_sdk_ecr::Client::new(&shared),
             secretsmanager: aws_sdk_secretsmanager::Client::new(&shared),
             sfn: aws_sdk_sfn::Client::new(&shared),
+            codedeploy: aws_sdk_codedeploy::Client::new(&shared),
         });
         regions.insert(region.to_string(), clients.clone());
         Ok(clients)

@@ -4,7 +4,9 @@
 //! checked against the code.
 
 pub mod alarms;
+pub mod bluegreen;
 pub mod cloudwatch;
+pub mod codedeploy;
 pub mod dynamodb;
 pub mod ecs;
 pub mod factory;
