@@ -3,12 +3,12 @@
 
 mod step_support;
 
-use drover_core::events::published::EVENT_SCHEMA;
-use drover_core::events::PublishedEvent;
-use drover_core::steps::notify::{self, NotifyInput};
-use drover_core::steps::{promote_db, scale_compute, shift_traffic, Action, Detail, Outcome, StepError};
 use drover_core::Mode;
-use serde_json::{json, Value};
+use drover_core::events::PublishedEvent;
+use drover_core::events::published::EVENT_SCHEMA;
+use drover_core::steps::notify::{self, NotifyInput};
+use drover_core::steps::{Action, Detail, Outcome, StepError, promote_db, scale_compute, shift_traffic};
+use serde_json::{Value, json};
 use step_support::*;
 
 fn input(run: &Run, v: Value) -> NotifyInput {
@@ -24,7 +24,8 @@ fn read_back(run: &Run) -> Vec<(Value, PublishedEvent)> {
     published(run)
         .into_iter()
         .map(|m| {
-            let e: PublishedEvent = serde_json::from_str(m["message"].as_str().unwrap()).expect("the message is a drover.event/v1 document");
+            let e: PublishedEvent = serde_json::from_str(m["message"].as_str().unwrap())
+                .expect("the message is a drover.event/v1 document");
             (m, e)
         })
         .collect()
@@ -73,7 +74,24 @@ async fn a_drill_report_is_published_to_the_encrypted_topic_with_the_intended_wr
     assert_eq!(raw["attributes"]["mode"], "drill");
     // The raw JSON has every documented field.
     let body: Value = serde_json::from_str(raw["message"].as_str().unwrap()).unwrap();
-    for key in ["schema", "event_id", "event_type", "severity", "application", "run_id", "fencing_token", "mode", "from_region", "to_region", "step", "status", "timings", "evidence", "message", "emitted_at"] {
+    for key in [
+        "schema",
+        "event_id",
+        "event_type",
+        "severity",
+        "application",
+        "run_id",
+        "fencing_token",
+        "mode",
+        "from_region",
+        "to_region",
+        "step",
+        "status",
+        "timings",
+        "evidence",
+        "message",
+        "emitted_at",
+    ] {
         assert!(body.get(key).is_some(), "missing {key}");
     }
 }
@@ -81,10 +99,13 @@ async fn a_drill_report_is_published_to_the_encrypted_topic_with_the_intended_wr
 #[tokio::test]
 async fn a_failure_from_the_catch_is_critical_and_actionable() {
     let run = Run::new(60.0).await;
-    let i = input(&run, json!({
-        "event_type": "run_failed", "mode": "unplanned", "step": "promote-db",
-        "error": {"Error": "NonRetryable", "Cause": "replication lag of shop-usw2 is 95.0 s, over the RPO budget of 60 s"}
-    }));
+    let i = input(
+        &run,
+        json!({
+            "event_type": "run_failed", "mode": "unplanned", "step": "promote-db",
+            "error": {"Error": "NonRetryable", "Cause": "replication lag of shop-usw2 is 95.0 s, over the RPO budget of 60 s"}
+        }),
+    );
     notify::run(&run.ports, &i).await.unwrap();
     let (raw, e) = &read_back(&run)[0];
     assert_eq!(raw["subject"], "[drover CRITICAL] shop unplanned us-east-1->us-west-2: promote-db failed");
@@ -101,7 +122,8 @@ async fn a_topic_not_under_the_configured_key_is_reported_degraded() {
         r.sns.kms_key_id = "arn:aws:kms:us-west-2:123456789012:key/00000000-0000-0000-0000-000000000000".into();
     })
     .await;
-    let r = notify::run(&run.ports, &input(&run, json!({ "event_type": "run_started", "mode": "planned" }))).await.unwrap();
+    let r =
+        notify::run(&run.ports, &input(&run, json!({ "event_type": "run_started", "mode": "planned" }))).await.unwrap();
     let Outcome::Degraded { reason } = &r.outcome else { panic!("{r:#?}") };
     assert!(reason.contains("not the configured key"), "{reason}");
     assert_eq!(read_back(&run).len(), 1, "published all the same: the report matters more");
@@ -123,7 +145,9 @@ async fn faults_are_retried_or_retryable() {
     let patient = Run::new(60.0).await;
     patient.w.emu.fault("sns", STANDBY, "Publish", FaultKind::Error5xx, Some(2));
     patient.w.emu.fault("sns", STANDBY, "GetTopicAttributes", FaultKind::Latency(1000), Some(1));
-    notify::run(&patient.ports, &input(&patient, json!({ "event_type": "run_started", "mode": "unplanned" }))).await.unwrap();
+    notify::run(&patient.ports, &input(&patient, json!({ "event_type": "run_started", "mode": "unplanned" })))
+        .await
+        .unwrap();
     assert_eq!(read_back(&patient).len(), 1);
 }
 
@@ -133,7 +157,8 @@ async fn notify_reports_even_for_a_run_that_lost_its_lease() {
     // a person must see.
     let run = Run::new(60.0).await;
     run.lose_lease().await;
-    let i = input(&run, json!({ "event_type": "run_failed", "mode": "unplanned", "message": "the lease expired mid-run" }));
+    let i =
+        input(&run, json!({ "event_type": "run_failed", "mode": "unplanned", "message": "the lease expired mid-run" }));
     notify::run(&run.ports, &i).await.unwrap();
     assert_eq!(run.effective_writes(), ["sns:Publish@us-west-2"]);
 }

@@ -37,9 +37,14 @@ async fn unplanned_failover_with_the_primary_down_then_a_repeat_writes_nothing()
     assert_eq!(c.replication_lag_ms, Some(200), "the RPO evidence is read before acting");
     assert_eq!(c.rpo_budget_ms, 60_000);
     // While it runs, status reports the FailoverState.
-    let during: Vec<_> = results[1..results.len() - 1].iter().filter_map(|r| clusters(r)[0].failover_state.clone()).collect();
+    let during: Vec<_> =
+        results[1..results.len() - 1].iter().filter_map(|r| clusters(r)[0].failover_state.clone()).collect();
     assert!(!during.is_empty(), "FailoverState reported while in progress: {results:#?}");
-    assert!(during.iter().all(|f| f.data_loss_allowed && matches!(f.status, FailoverStatus::Pending | FailoverStatus::FailingOver)));
+    assert!(
+        during
+            .iter()
+            .all(|f| f.data_loss_allowed && matches!(f.status, FailoverStatus::Pending | FailoverStatus::FailingOver))
+    );
     let last = results.last().unwrap();
     assert_eq!(last.outcome, Outcome::Done, "{last:#?}");
     assert!(writer_is_standby(&run).await);

@@ -2,11 +2,11 @@
 
 mod step_support;
 
+use drover_core::Mode;
 use drover_core::aws::ecs::EcsServiceScaler;
 use drover_core::ports::{Capacity, ServiceScaler};
 use drover_core::steps::scale_compute;
 use drover_core::steps::{Action, Detail, Outcome, StepError, StepResult, WriteStatus};
-use drover_core::Mode;
 use step_support::*;
 
 async fn scaler(run: &Run, region: &str) -> EcsServiceScaler {
@@ -38,7 +38,10 @@ async fn scales_to_the_active_count_raises_the_minimum_and_is_done_at_steady_sta
     with_autoscaling(&run).await;
     let results = drive(&run.ports, Which::ScaleCompute, run.input(Mode::Unplanned, Action::Start), 60).await;
     let first = &results[0];
-    assert_eq!(calls_of(&first.writes), ["application-autoscaling:RegisterScalableTarget@us-west-2", "ecs:UpdateService@us-west-2"]);
+    assert_eq!(
+        calls_of(&first.writes),
+        ["application-autoscaling:RegisterScalableTarget@us-west-2", "ecs:UpdateService@us-west-2"]
+    );
     assert!(matches!(first.outcome, Outcome::InProgress { .. }), "{first:#?}");
     assert!(results.len() > 2, "the rollout takes modeled time: {results:#?}");
     assert_eq!(results.last().unwrap().outcome, Outcome::Done);
@@ -47,7 +50,11 @@ async fn scales_to_the_active_count_raises_the_minimum_and_is_done_at_steady_sta
     let state = s.service(&cluster, &service).await.unwrap();
     assert_eq!((state.desired, state.running), (4, 4));
     assert!(state.is_steady());
-    assert_eq!(s.capacity(&cluster, &service).await.unwrap(), Some(Capacity { min: 4, max: 4 }), "min raised, max widened to fit");
+    assert_eq!(
+        s.capacity(&cluster, &service).await.unwrap(),
+        Some(Capacity { min: 4, max: 4 }),
+        "min raised, max widened to fit"
+    );
     assert!(run.effective_writes().iter().all(|c| c.ends_with(STANDBY)), "{:?}", run.effective_writes());
 
     run.w.emu.clear_calls();

@@ -3,11 +3,11 @@
 
 mod step_support;
 
+use drover_core::Mode;
 use drover_core::aws::route53::Route53TrafficRouter;
 use drover_core::ports::TrafficRouter;
 use drover_core::steps::shift_traffic;
 use drover_core::steps::{Action, Detail, Outcome, StepError, StepResult, WriteStatus};
-use drover_core::Mode;
 use step_support::*;
 
 async fn router(run: &Run, region: &str) -> Route53TrafficRouter {
@@ -40,12 +40,20 @@ async fn gate_then_weights_done_at_insync_and_a_repeat_writes_nothing() {
     let run = Run::new(60.0).await;
     let results = drive(&run.ports, Which::ShiftTraffic, run.input(Mode::Unplanned, Action::Start), 60).await;
     let first = &results[0];
-    assert_eq!(calls_of(&first.writes), ["monitoring:PutMetricData@us-west-2", "route53:ChangeResourceRecordSets@us-east-1"], "gate first");
+    assert_eq!(
+        calls_of(&first.writes),
+        ["monitoring:PutMetricData@us-west-2", "route53:ChangeResourceRecordSets@us-east-1"],
+        "gate first"
+    );
     assert!(report(first).change_id.is_some());
     assert!(results.len() > 2, "INSYNC takes modeled time: {results:#?}");
     assert_eq!(results.last().unwrap().outcome, Outcome::Done);
     let primary_gate = run.w.region(PRIMARY).gate.clone();
-    assert_eq!(router(&run, STANDBY).await.gate(&primary_gate).await.unwrap(), Some(false), "the old primary's gate is closed in the standby region");
+    assert_eq!(
+        router(&run, STANDBY).await.gate(&primary_gate).await.unwrap(),
+        Some(false),
+        "the old primary's gate is closed in the standby region"
+    );
     assert_eq!(weights(&run).await, [(PRIMARY.to_string(), 0), (STANDBY.to_string(), 100)]);
     let writes = run.effective_writes();
     assert!(writes.iter().all(|c| c.ends_with(STANDBY) || c.starts_with("route53:")), "{writes:?}");
@@ -67,7 +75,11 @@ async fn with_route53_down_the_gate_still_flips_and_the_step_is_degraded() {
     assert!(report(&r).route53_error.is_some());
     let primary_gate = run.w.region(PRIMARY).gate.clone();
     assert_eq!(router(&run, STANDBY).await.gate(&primary_gate).await.unwrap(), Some(false));
-    assert_eq!(run.effective_writes(), ["monitoring:PutMetricData@us-west-2", "sns:Publish@us-west-2"], "the degraded outcome is published");
+    assert_eq!(
+        run.effective_writes(),
+        ["monitoring:PutMetricData@us-west-2", "sns:Publish@us-west-2"],
+        "the degraded outcome is published"
+    );
     let event = &published(&run)[0];
     assert_eq!(event["attributes"]["event_type"], "step_degraded");
 
@@ -106,7 +118,11 @@ async fn never_closes_both_gates() {
     let r = shift_traffic::run(&run.ports, &run.input(Mode::Failback, Action::Start)).await.unwrap();
     assert_eq!(
         calls_of(&r.writes),
-        ["monitoring:PutMetricData@us-east-1", "monitoring:PutMetricData@us-west-2", "route53:ChangeResourceRecordSets@us-east-1"],
+        [
+            "monitoring:PutMetricData@us-east-1",
+            "monitoring:PutMetricData@us-west-2",
+            "route53:ChangeResourceRecordSets@us-east-1"
+        ],
         "{r:#?}"
     );
     assert_eq!(report(&r).own_gate.before, Some(false));
@@ -128,7 +144,10 @@ async fn a_drill_writes_nothing_and_reports_the_intended_writes() {
     assert_eq!(r.outcome, Outcome::Done, "{r:#?}");
     assert!(run.w.emu.writes().is_empty(), "{:?}", run.w.emu.writes());
     assert!(r.writes.iter().all(|w| w.status == WriteStatus::Intended));
-    assert_eq!(calls_of(&r.writes), ["monitoring:PutMetricData@us-west-2", "route53:ChangeResourceRecordSets@us-east-1"]);
+    assert_eq!(
+        calls_of(&r.writes),
+        ["monitoring:PutMetricData@us-west-2", "route53:ChangeResourceRecordSets@us-east-1"]
+    );
     assert_eq!(weights(&run).await, [(PRIMARY.to_string(), 100), (STANDBY.to_string(), 0)], "unchanged");
 }
 

@@ -7,10 +7,10 @@
 
 use std::sync::Arc;
 
-use drover_core::aws::ClientFactory;
-use drover_core::steps::{promote_db, StepInput, StepError, StepPorts, StepResult};
 use drover_core::Topology;
-use lambda_runtime::{run, service_fn, Diagnostic, Error, LambdaEvent};
+use drover_core::aws::ClientFactory;
+use drover_core::steps::{StepError, StepInput, StepPorts, StepResult, promote_db};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 
 #[tokio::main]

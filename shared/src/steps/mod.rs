@@ -15,13 +15,13 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::aws::ClientFactory;
 use crate::aws::dynamodb::DynamoLease;
 use crate::aws::ecs::EcsServiceScaler;
 use crate::aws::rds::RdsGlobalDatabase;
 use crate::aws::route53::Route53TrafficRouter;
 use crate::aws::sns::SnsPublisher;
-use crate::aws::ClientFactory;
-use crate::config::{is_region_name, ConfigError, RegionConfig, Topology};
+use crate::config::{ConfigError, RegionConfig, Topology, is_region_name};
 use crate::error::AwsError;
 use crate::events::published::{EventType, PublishedEvent, Severity, Timings};
 use crate::events::trigger::ForceFlags;
@@ -74,7 +74,11 @@ impl StepInput {
 
     /// The regions of a run: `to_region` must be the region this function runs in (it is the
     /// one being activated) and `from_region` its peer in the topology.
-    pub fn validate<'t>(&self, topology: &'t Topology, region_self: &str) -> Result<(&'t RegionConfig, &'t RegionConfig), StepError> {
+    pub fn validate<'t>(
+        &self,
+        topology: &'t Topology,
+        region_self: &str,
+    ) -> Result<(&'t RegionConfig, &'t RegionConfig), StepError> {
         if self.run_id.trim().is_empty() {
             return Err(StepError::Input("run_id: must not be empty".into()));
         }
@@ -106,11 +110,17 @@ impl StepInput {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Outcome {
     Done,
-    InProgress { wait_seconds: u32 },
+    InProgress {
+        wait_seconds: u32,
+    },
     /// Done, not the way it should be (shift-traffic: traffic moved through the gate only).
-    Degraded { reason: String },
+    Degraded {
+        reason: String,
+    },
     /// Stopped; the reason says what a person should do.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -152,8 +162,12 @@ impl Outcome {
                     .max()
                     .unwrap_or(10),
             },
-            2 => Outcome::Degraded { reason: reasons(|o| if let Outcome::Degraded { reason } = o { Some(reason) } else { None }) },
-            _ => Outcome::Failed { reason: reasons(|o| if let Outcome::Failed { reason } = o { Some(reason) } else { None }) },
+            2 => Outcome::Degraded {
+                reason: reasons(|o| if let Outcome::Degraded { reason } = o { Some(reason) } else { None }),
+            },
+            _ => Outcome::Failed {
+                reason: reasons(|o| if let Outcome::Failed { reason } = o { Some(reason) } else { None }),
+            },
         }
     }
 }
@@ -184,7 +198,13 @@ pub struct Write {
 }
 
 impl Write {
-    pub fn new(service: &str, action: &str, region: &str, resource: impl Into<String>, change: impl Into<String>) -> Self {
+    pub fn new(
+        service: &str,
+        action: &str,
+        region: &str,
+        resource: impl Into<String>,
+        change: impl Into<String>,
+    ) -> Self {
         Write {
             service: service.into(),
             action: action.into(),
@@ -261,16 +281,22 @@ pub enum StepError {
     Config(#[from] ConfigError),
     /// The run no longer holds the lease: another run took over. Nothing was written.
     #[error("refused, nothing written: {0}")]
-    Fenced(LeaseError),
+    Fenced(Box<LeaseError>),
     #[error(transparent)]
-    Aws(#[from] AwsError),
+    Aws(Box<AwsError>),
+}
+
+impl From<AwsError> for StepError {
+    fn from(e: AwsError) -> Self {
+        StepError::Aws(Box::new(e))
+    }
 }
 
 impl From<LeaseError> for StepError {
     fn from(e: LeaseError) -> Self {
         match e {
-            LeaseError::Aws(e) => StepError::Aws(e),
-            other => StepError::Fenced(other),
+            LeaseError::Aws(e) => StepError::Aws(Box::new(e)),
+            other => StepError::Fenced(Box::new(other)),
         }
     }
 }
@@ -324,7 +350,8 @@ impl StepPorts {
 
     /// Reads `DROVER_REGION_SELF` (init error naming the variable when missing or invalid).
     pub fn region_self_from_env() -> Result<String, ConfigError> {
-        let r = std::env::var(crate::config::REGION_SELF_ENV).map_err(|_| ConfigError::MissingEnv(crate::config::REGION_SELF_ENV))?;
+        let r = std::env::var(crate::config::REGION_SELF_ENV)
+            .map_err(|_| ConfigError::MissingEnv(crate::config::REGION_SELF_ENV))?;
         crate::config::validate_region_name(crate::config::REGION_SELF_ENV, &r)?;
         Ok(r)
     }
@@ -381,7 +408,15 @@ impl Invocation {
         Invocation { started: Instant::now() }
     }
 
-    pub(crate) fn finish(&self, step: Step, input: &StepInput, outcome: Outcome, message: String, writes: Vec<Write>, detail: Detail) -> StepResult {
+    pub(crate) fn finish(
+        &self,
+        step: Step,
+        input: &StepInput,
+        outcome: Outcome,
+        message: String,
+        writes: Vec<Write>,
+        detail: Detail,
+    ) -> StepResult {
         StepResult {
             step,
             run_id: input.run_id.clone(),

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::events::published::{EventType, PublishedEvent, Severity, Timings};
 use crate::model::{Mode, Step, StepStatus};
@@ -108,8 +108,13 @@ pub fn event(application: &str, input: &NotifyInput, now: DateTime<Utc>) -> Publ
         _ if input.mode == Mode::Unplanned => Severity::Warning,
         _ => Severity::Info,
     });
-    let mut e = PublishedEvent::new(application, input.event_type, severity, status, message(input, status))
-        .for_run(&input.run_id, input.fencing_token, input.mode, &input.from_region, &input.to_region);
+    let mut e = PublishedEvent::new(application, input.event_type, severity, status, message(input, status)).for_run(
+        &input.run_id,
+        input.fencing_token,
+        input.mode,
+        &input.from_region,
+        &input.to_region,
+    );
     e.step = input.step;
     e.emitted_at = now;
     e.timings = Timings {
@@ -171,7 +176,12 @@ fn message(input: &NotifyInput, status: StepStatus) -> String {
     for r in &input.results {
         parts.push(format!("[{}] {}", r.step, r.message));
     }
-    let made: Vec<String> = input.results.iter().flat_map(|r| r.writes_with(WriteStatus::Made)).map(|w| format!("{} ({})", w.call(), w.change)).collect();
+    let made: Vec<String> = input
+        .results
+        .iter()
+        .flat_map(|r| r.writes_with(WriteStatus::Made))
+        .map(|w| format!("{} ({})", w.call(), w.change))
+        .collect();
     if input.mode == Mode::Drill {
         let n = input.results.iter().flat_map(|r| r.writes_with(WriteStatus::Intended)).count();
         parts.push(format!("A real run would make {n} write(s); see evidence.intended_writes."));
@@ -182,7 +192,9 @@ fn message(input: &NotifyInput, status: StepStatus) -> String {
         StepStatus::Failed => Some(
             "What to do: read the step's reason above, fix it, then start the run again with the same target (every step converges, finished work is not redone); check the lease table if another run holds it.",
         ),
-        StepStatus::Degraded => Some("What to do: the run finished degraded; follow the step's reason above (e.g. re-run shift-traffic when Route 53 recovers)."),
+        StepStatus::Degraded => Some(
+            "What to do: the run finished degraded; follow the step's reason above (e.g. re-run shift-traffic when Route 53 recovers).",
+        ),
         _ => None,
     };
     if let Some(t) = todo {
@@ -198,13 +210,29 @@ pub async fn run(p: &StepPorts, input: &NotifyInput) -> Result<StepResult, StepE
     let kms_key_id = p.publisher.topic_kms_key(&topic).await?;
     let event = event(&p.topology.application, input, Utc::now());
     let message_id = p.publisher.publish(&topic, &event).await?;
-    let write = Write { status: WriteStatus::Made, ..Write::new("sns", "Publish", &own.name, topic.clone(), format!("{} {}", event.event_type.as_str(), event.status)) };
+    let write = Write {
+        status: WriteStatus::Made,
+        ..Write::new(
+            "sns",
+            "Publish",
+            &own.name,
+            topic.clone(),
+            format!("{} {}", event.event_type.as_str(), event.status),
+        )
+    };
     let outcome = match &kms_key_id {
         Some(k) if key_matches(k, &own.sns.kms_key_id) => Outcome::Done,
         Some(k) => Outcome::Degraded {
-            reason: format!("published, but topic {topic} is encrypted with {k}, not the configured key {}: fix the topic or the topology", own.sns.kms_key_id),
+            reason: format!(
+                "published, but topic {topic} is encrypted with {k}, not the configured key {}: fix the topic or the topology",
+                own.sns.kms_key_id
+            ),
         },
-        None => Outcome::Degraded { reason: format!("published, but topic {topic} is not KMS-encrypted: set its KmsMasterKeyId (terraform apply)") },
+        None => Outcome::Degraded {
+            reason: format!(
+                "published, but topic {topic} is not KMS-encrypted: set its KmsMasterKeyId (terraform apply)"
+            ),
+        },
     };
     let report = NotifyReport {
         topic_arn: topic,
@@ -232,7 +260,9 @@ pub async fn run(p: &StepPorts, input: &NotifyInput) -> Result<StepResult, StepE
 
 /// A key id, alias or ARN: SNS reports what was set, the topology may hold the ARN.
 fn key_matches(reported: &str, configured: &str) -> bool {
-    reported == configured || configured.ends_with(&format!("/{reported}")) || reported.ends_with(&format!("/{configured}"))
+    reported == configured
+        || configured.ends_with(&format!("/{reported}"))
+        || reported.ends_with(&format!("/{configured}"))
 }
 
 #[cfg(test)]

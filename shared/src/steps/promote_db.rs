@@ -17,7 +17,9 @@ use crate::config::{AuroraCluster, Topology};
 use crate::error::{AwsError, ErrorKind};
 use crate::model::{Mode, Step};
 use crate::ports::{DbCluster, FailoverState, GlobalCluster, GlobalClusterStatus, GlobalDatabase, LagSample};
-use crate::steps::{describe_writes, Action, Detail, Invocation, Outcome, StepError, StepInput, StepPorts, StepResult, Write};
+use crate::steps::{
+    Action, Detail, Invocation, Outcome, StepError, StepInput, StepPorts, StepResult, Write, describe_writes,
+};
 
 /// What this step calls (for the Lambda's IAM policy; the lease and the publisher included).
 pub const IAM_ACTIONS: &[&str] = &[
@@ -98,8 +100,10 @@ pub async fn run(p: &StepPorts, input: &StepInput) -> Result<StepResult, StepErr
     let inv = Invocation::begin();
     let (target, _source) = input.validate(&p.topology, &p.region_self)?;
     let read_lag = input.action == Action::Start;
-    let observations: Vec<Observation> =
-        join_all(target.aurora.iter().map(|c| observe(p.db.as_ref(), c, read_lag))).await.into_iter().collect::<Result<_, _>>()?;
+    let observations: Vec<Observation> = join_all(target.aurora.iter().map(|c| observe(p.db.as_ref(), c, read_lag)))
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
     let decisions: Vec<Decision> = observations.iter().map(|o| decide(o, input, &p.topology)).collect();
 
     let acting = decisions.iter().any(|d| matches!(d, Decision::Act(_)));
@@ -123,7 +127,11 @@ pub async fn run(p: &StepPorts, input: &StepInput) -> Result<StepResult, StepErr
         .map(|r| json!({"global_cluster_id": r.global_cluster_id, "replication_lag_ms": r.replication_lag_ms, "metric": r.lag_metric, "at": r.lag_at}))
         .collect();
     let result = inv.finish(Step::PromoteDb, input, outcome, message, writes, Detail::PromoteDb { clusters: reports });
-    p.publish_step_event(&result, json!({ "replication_lag": lag_evidence, "rpo_budget_s": p.topology.objectives.rpo_seconds })).await;
+    p.publish_step_event(
+        &result,
+        json!({ "replication_lag": lag_evidence, "rpo_budget_s": p.topology.objectives.rpo_seconds }),
+    )
+    .await;
     Ok(result)
 }
 
@@ -150,7 +158,10 @@ pub fn decide(o: &Observation, input: &StepInput, topology: &Topology) -> Decisi
     let Some((g, m)) = member else {
         // Not (or no longer) in the global cluster: a detach-and-promote happened.
         return match (&o.cluster.global_cluster_id, available) {
-            (None, true) => Decision::Done(format!("{} is a standalone writer (detached from {})", o.cfg.cluster_id, o.cfg.global_cluster_id)),
+            (None, true) => Decision::Done(format!(
+                "{} is a standalone writer (detached from {})",
+                o.cfg.cluster_id, o.cfg.global_cluster_id
+            )),
             (None, false) => Decision::Wait(format!("{} is detached and {}", o.cfg.cluster_id, o.cluster.status)),
             (Some(gid), _) => Decision::Refuse(format!(
                 "{} says it belongs to global cluster {gid}, which does not list it: check the topology (global_cluster_id {}) against RDS",
@@ -160,7 +171,12 @@ pub fn decide(o: &Observation, input: &StepInput, topology: &Topology) -> Decisi
     };
     if let Some(f) = &g.failover {
         return if f.to_cluster_arn.as_deref() == Some(target.as_str()) {
-            Decision::Wait(format!("{} toward {} is {:?}", if f.data_loss_allowed { "failover" } else { "switchover" }, o.cfg.cluster_id, f.status))
+            Decision::Wait(format!(
+                "{} toward {} is {:?}",
+                if f.data_loss_allowed { "failover" } else { "switchover" },
+                o.cfg.cluster_id,
+                f.status
+            ))
         } else {
             Decision::Refuse(format!(
                 "another failover of {} is running toward {}: let it finish (or cancel it in the RDS console), then run promote-db again",
@@ -173,7 +189,10 @@ pub fn decide(o: &Observation, input: &StepInput, topology: &Topology) -> Decisi
         return if available && g.status == GlobalClusterStatus::Available {
             Decision::Done(format!("{} is the writer of {} and available", o.cfg.cluster_id, g.id))
         } else {
-            Decision::Wait(format!("{} is the writer; cluster {}, global cluster {:?}", o.cfg.cluster_id, o.cluster.status, g.status))
+            Decision::Wait(format!(
+                "{} is the writer; cluster {}, global cluster {:?}",
+                o.cfg.cluster_id, o.cluster.status, g.status
+            ))
         };
     }
     if input.action == Action::Status {
@@ -201,7 +220,8 @@ pub fn decide(o: &Observation, input: &StepInput, topology: &Topology) -> Decisi
                 )),
                 None => Decision::Refuse(format!(
                     "no recent replication-lag datapoint for {} in {}: the RPO cannot be shown. Check the AuroraGlobalDBRPOLag metric; if promoting blind is acceptable, re-run with force.rpo = true",
-                    o.cfg.cluster_id, o.cfg.cluster_arn.split(':').nth(3).unwrap_or("its region")
+                    o.cfg.cluster_id,
+                    o.cfg.cluster_arn.split(':').nth(3).unwrap_or("its region")
                 )),
             }
         }
@@ -237,7 +257,8 @@ async fn act(
         Decision::Done(note) => report.note = note,
         Decision::Wait(note) => {
             report.note = note;
-            report.outcome = if input.mode.writes() { Outcome::InProgress { wait_seconds: WAIT_SECONDS } } else { Outcome::Done };
+            report.outcome =
+                if input.mode.writes() { Outcome::InProgress { wait_seconds: WAIT_SECONDS } } else { Outcome::Done };
         }
         Decision::Refuse(reason) => {
             report.outcome = Outcome::Failed { reason: reason.clone() };
@@ -253,7 +274,9 @@ async fn act(
             }
             let result = match path {
                 PromotionPath::Switchover => db.switchover(&o.cfg.global_cluster_id, &o.cfg.cluster_arn).await,
-                PromotionPath::FailoverAllowDataLoss => db.failover(&o.cfg.global_cluster_id, &o.cfg.cluster_arn, true).await,
+                PromotionPath::FailoverAllowDataLoss => {
+                    db.failover(&o.cfg.global_cluster_id, &o.cfg.cluster_arn, true).await
+                }
                 PromotionPath::DetachAndPromote => db.detach(&o.cfg.global_cluster_id, &o.cfg.cluster_arn).await,
             };
             match result {
@@ -273,7 +296,8 @@ async fn act(
                         db.detach(&o.cfg.global_cluster_id, &o.cfg.cluster_arn).await?;
                         writes.push(detach.made());
                         report.path = Some(PromotionPath::DetachAndPromote);
-                        report.note = format!("FailoverGlobalCluster refused ({e}); detached {} to promote it", o.cfg.cluster_id);
+                        report.note =
+                            format!("FailoverGlobalCluster refused ({e}); detached {} to promote it", o.cfg.cluster_id);
                         report.outcome = Outcome::InProgress { wait_seconds: WAIT_SECONDS };
                     } else {
                         report.outcome = Outcome::Failed { reason: refused_reason(path, &e, o) };
@@ -314,7 +338,10 @@ fn refused_reason(path: PromotionPath, e: &AwsError, o: &Observation) -> String 
             "FailoverGlobalCluster was refused ({e}). Detach-and-promote would make {} a standalone writer and end global replication; re-run with force.detach = true if that is acceptable",
             o.cfg.cluster_id
         ),
-        PromotionPath::DetachAndPromote => format!("RemoveFromGlobalCluster was refused ({e}): promote {} by hand in the RDS console", o.cfg.cluster_id),
+        PromotionPath::DetachAndPromote => format!(
+            "RemoveFromGlobalCluster was refused ({e}): promote {} by hand in the RDS console",
+            o.cfg.cluster_id
+        ),
     }
 }
 
@@ -330,7 +357,9 @@ fn message(outcome: &Outcome, reports: &[ClusterReport], writes: &[Write], input
         Outcome::Done if input.mode == Mode::Drill => format!("Drill: Aurora promotion to {} checked", input.to_region),
         Outcome::Done => format!("Aurora writer is in {}", input.to_region),
         Outcome::InProgress { .. } => format!("Aurora promotion to {} in progress", input.to_region),
-        Outcome::Degraded { reason } | Outcome::Failed { reason } => format!("Aurora promotion to {} stopped: {reason}", input.to_region),
+        Outcome::Degraded { reason } | Outcome::Failed { reason } => {
+            format!("Aurora promotion to {} stopped: {reason}", input.to_region)
+        }
     };
     let notes: Vec<&str> = reports.iter().map(|r| r.note.as_str()).filter(|n| !n.is_empty()).collect();
     format!("{head}. {}. {}. ({})", notes.join("; "), describe_writes(writes), lag.join(", "))
@@ -352,7 +381,11 @@ mod tests {
         Observation {
             global: Some(GlobalCluster {
                 id: cfg.global_cluster_id.clone(),
-                status: if failover_to.is_some() { GlobalClusterStatus::FailingOver } else { GlobalClusterStatus::Available },
+                status: if failover_to.is_some() {
+                    GlobalClusterStatus::FailingOver
+                } else {
+                    GlobalClusterStatus::Available
+                },
                 engine_version: None,
                 members: vec![
                     GlobalMember { cluster_arn: cfg.cluster_arn.clone(), is_writer: writer_is_target },
@@ -372,7 +405,11 @@ mod tests {
                 engine_version: None,
                 global_cluster_id: Some(cfg.global_cluster_id.clone()),
             },
-            lag: lag_ms.map(|ms| LagSample { metric: "AuroraGlobalDBRPOLag".into(), lag: Duration::from_millis(ms), at: Utc::now() }),
+            lag: lag_ms.map(|ms| LagSample {
+                metric: "AuroraGlobalDBRPOLag".into(),
+                lag: Duration::from_millis(ms),
+                at: Utc::now(),
+            }),
             cfg,
         }
     }
@@ -396,18 +433,46 @@ mod tests {
         let start = |m| input(m, Action::Start);
         assert!(matches!(decide(&obs(true, None, None), &start(Mode::Unplanned), &t), Decision::Done(_)));
         assert!(matches!(decide(&obs(false, Some("target"), None), &start(Mode::Unplanned), &t), Decision::Wait(_)));
-        assert!(matches!(decide(&obs(false, Some("arn:aws:rds:eu-west-1:1:cluster:x"), None), &start(Mode::Unplanned), &t), Decision::Refuse(_)));
-        assert_eq!(decide(&obs(false, None, Some(500)), &start(Mode::Unplanned), &t), Decision::Act(PromotionPath::FailoverAllowDataLoss));
-        assert_eq!(decide(&obs(false, None, Some(500)), &start(Mode::Drill), &t), Decision::Act(PromotionPath::FailoverAllowDataLoss));
-        assert_eq!(decide(&obs(false, None, None), &start(Mode::Planned), &t), Decision::Act(PromotionPath::Switchover));
-        assert_eq!(decide(&obs(false, None, None), &start(Mode::Failback), &t), Decision::Act(PromotionPath::Switchover));
+        assert!(matches!(
+            decide(&obs(false, Some("arn:aws:rds:eu-west-1:1:cluster:x"), None), &start(Mode::Unplanned), &t),
+            Decision::Refuse(_)
+        ));
+        assert_eq!(
+            decide(&obs(false, None, Some(500)), &start(Mode::Unplanned), &t),
+            Decision::Act(PromotionPath::FailoverAllowDataLoss)
+        );
+        assert_eq!(
+            decide(&obs(false, None, Some(500)), &start(Mode::Drill), &t),
+            Decision::Act(PromotionPath::FailoverAllowDataLoss)
+        );
+        assert_eq!(
+            decide(&obs(false, None, None), &start(Mode::Planned), &t),
+            Decision::Act(PromotionPath::Switchover)
+        );
+        assert_eq!(
+            decide(&obs(false, None, None), &start(Mode::Failback), &t),
+            Decision::Act(PromotionPath::Switchover)
+        );
         let over = u64::from(t.objectives.rpo_seconds) * 1000 + 1;
-        assert!(matches!(decide(&obs(false, None, Some(over)), &start(Mode::Unplanned), &t), Decision::Refuse(r) if r.contains("force.rpo")));
-        assert!(matches!(decide(&obs(false, None, None), &start(Mode::Unplanned), &t), Decision::Refuse(r) if r.contains("cannot be shown")));
+        assert!(
+            matches!(decide(&obs(false, None, Some(over)), &start(Mode::Unplanned), &t), Decision::Refuse(r) if r.contains("force.rpo"))
+        );
+        assert!(
+            matches!(decide(&obs(false, None, None), &start(Mode::Unplanned), &t), Decision::Refuse(r) if r.contains("cannot be shown"))
+        );
         let mut forced = start(Mode::Unplanned);
         forced.force.rpo = true;
-        assert_eq!(decide(&obs(false, None, Some(over)), &forced, &t), Decision::Act(PromotionPath::FailoverAllowDataLoss));
-        assert!(matches!(decide(&obs(false, None, Some(1)), &input(Mode::Unplanned, Action::Status), &t), Decision::Refuse(_)), "status never acts");
+        assert_eq!(
+            decide(&obs(false, None, Some(over)), &forced, &t),
+            Decision::Act(PromotionPath::FailoverAllowDataLoss)
+        );
+        assert!(
+            matches!(
+                decide(&obs(false, None, Some(1)), &input(Mode::Unplanned, Action::Status), &t),
+                Decision::Refuse(_)
+            ),
+            "status never acts"
+        );
         let mut detached = obs(false, None, None);
         detached.global = None;
         detached.cluster.global_cluster_id = None;

@@ -14,7 +14,9 @@ use serde_json::json;
 use crate::config::{EcsService, RegionConfig};
 use crate::model::{Mode, Step};
 use crate::ports::{Capacity, RolloutState, ServiceState};
-use crate::steps::{describe_writes, Action, Detail, Invocation, Outcome, StepError, StepInput, StepPorts, StepResult, Write};
+use crate::steps::{
+    Action, Detail, Invocation, Outcome, StepError, StepInput, StepPorts, StepResult, Write, describe_writes,
+};
 
 /// What this step calls (for the Lambda's IAM policy; the lease and the publisher included).
 pub const IAM_ACTIONS: &[&str] = &[
@@ -66,13 +68,15 @@ pub async fn run(p: &StepPorts, input: &StepInput) -> Result<StepResult, StepErr
     let (target, source) = input.validate(&p.topology, &p.region_self)?;
     // The old primary is read only when it is expected to answer; an unplanned run must not
     // wait on a region that is down.
-    let read_source = input.action == Action::Start && matches!(input.mode, Mode::Planned | Mode::Failback | Mode::Drill);
+    let read_source =
+        input.action == Action::Start && matches!(input.mode, Mode::Planned | Mode::Failback | Mode::Drill);
     let observations: Vec<Observation> = join_all(target.ecs.iter().map(|cfg| observe(p, cfg, source, read_source)))
         .await
         .into_iter()
         .collect::<Result<_, _>>()?;
 
-    let planned: Vec<Vec<(Write, Planned)>> = observations.iter().map(|o| plan(o, p.scaler.region(), input.action)).collect();
+    let planned: Vec<Vec<(Write, Planned)>> =
+        observations.iter().map(|o| plan(o, p.scaler.region(), input.action)).collect();
     if planned.iter().any(|w| !w.is_empty()) && input.mode.writes() {
         p.fence(input).await?;
     }
@@ -123,21 +127,31 @@ pub async fn run(p: &StepPorts, input: &StepInput) -> Result<StepResult, StepErr
     }
     // A failed fence leaves the step done: the message says what to do by hand.
     let message = message(&outcome, &reports, &fenced, &writes, input);
-    let result = inv.finish(Step::ScaleCompute, input, outcome, message, writes, Detail::ScaleCompute { services: reports, fenced });
+    let result = inv.finish(
+        Step::ScaleCompute,
+        input,
+        outcome,
+        message,
+        writes,
+        Detail::ScaleCompute { services: reports, fenced },
+    );
     p.publish_step_event(&result, json!({})).await;
     Ok(result)
 }
 
-async fn observe<'a>(p: &StepPorts, cfg: &'a EcsService, source: &RegionConfig, read_source: bool) -> Result<Observation<'a>, StepError> {
+async fn observe<'a>(
+    p: &StepPorts,
+    cfg: &'a EcsService,
+    source: &RegionConfig,
+    read_source: bool,
+) -> Result<Observation<'a>, StepError> {
     let state = p.scaler.service(&cfg.cluster, &cfg.service).await?;
     let capacity = p.scaler.capacity(&cfg.cluster, &cfg.service).await?;
     let mut source_desired = None;
-    if read_source {
-        if let Some(peer) = source.ecs.iter().find(|s| s.service == cfg.service) {
-            match p.peer_scaler.service(&peer.cluster, &peer.service).await {
-                Ok(s) => source_desired = Some(s.desired),
-                Err(e) => tracing::warn!(error = %e, "old primary's desired count not readable; using the topology's"),
-            }
+    if let Some(peer) = source.ecs.iter().find(|s| read_source && s.service == cfg.service) {
+        match p.peer_scaler.service(&peer.cluster, &peer.service).await {
+            Ok(s) => source_desired = Some(s.desired),
+            Err(e) => tracing::warn!(error = %e, "old primary's desired count not readable; using the topology's"),
         }
     }
     Ok(Observation { cfg, state, capacity, source_desired })
@@ -159,14 +173,18 @@ fn plan(o: &Observation, region: &str, action: Action) -> Vec<(Write, Planned)> 
     let want = target_desired(o);
     let resource = format!("service/{}/{}", o.cfg.cluster, o.cfg.service);
     let mut out = Vec::new();
-    if let Some(c) = o.capacity {
-        if c.min < want {
-            let new = Capacity { min: want, max: c.max.max(want) };
-            out.push((
-                Write::new("application-autoscaling", "RegisterScalableTarget", region, resource.clone(), format!("min {} -> {}, max {}", c.min, new.min, new.max)),
-                Planned::Capacity(new),
-            ));
-        }
+    if let Some(c) = o.capacity.filter(|c| c.min < want) {
+        let new = Capacity { min: want, max: c.max.max(want) };
+        out.push((
+            Write::new(
+                "application-autoscaling",
+                "RegisterScalableTarget",
+                region,
+                resource.clone(),
+                format!("min {} -> {}, max {}", c.min, new.min, new.max),
+            ),
+            Planned::Capacity(new),
+        ));
     }
     // Never scale in: autoscaling may already run more than the topology's count.
     if o.state.desired < want {
@@ -224,15 +242,39 @@ async fn fence_old_primary(p: &StepPorts, input: &StepInput, source: &RegionConf
             }
         };
         if state.desired == 0 {
-            reports.push(FenceReport { region: region.clone(), cluster: s.cluster.clone(), service: s.service.clone(), desired_before: Some(0), note: "already at 0".into() });
+            reports.push(FenceReport {
+                region: region.clone(),
+                cluster: s.cluster.clone(),
+                service: s.service.clone(),
+                desired_before: Some(0),
+                note: "already at 0".into(),
+            });
             continue;
         }
         let capacity = p.peer_scaler.capacity(&s.cluster, &s.service).await.ok().flatten();
         let mut planned = Vec::new();
         if let Some(c) = capacity.filter(|c| c.min > 0) {
-            planned.push((Write::new("application-autoscaling", "RegisterScalableTarget", &region, resource.clone(), format!("fence: min {} -> 0", c.min)), Some(Capacity { min: 0, max: c.max })));
+            planned.push((
+                Write::new(
+                    "application-autoscaling",
+                    "RegisterScalableTarget",
+                    &region,
+                    resource.clone(),
+                    format!("fence: min {} -> 0", c.min),
+                ),
+                Some(Capacity { min: 0, max: c.max }),
+            ));
         }
-        planned.push((Write::new("ecs", "UpdateService", &region, resource.clone(), format!("fence: desiredCount {} -> 0", state.desired)), None));
+        planned.push((
+            Write::new(
+                "ecs",
+                "UpdateService",
+                &region,
+                resource.clone(),
+                format!("fence: desiredCount {} -> 0", state.desired),
+            ),
+            None,
+        ));
         let mut note = String::from("scaled to 0");
         for (w, cap) in planned {
             if !input.mode.writes() {
@@ -260,23 +302,43 @@ async fn fence_old_primary(p: &StepPorts, input: &StepInput, source: &RegionConf
                 }
             }
         }
-        reports.push(FenceReport { region: region.clone(), cluster: s.cluster.clone(), service: s.service.clone(), desired_before: Some(state.desired), note });
+        reports.push(FenceReport {
+            region: region.clone(),
+            cluster: s.cluster.clone(),
+            service: s.service.clone(),
+            desired_before: Some(state.desired),
+            note,
+        });
     }
     (reports, writes)
 }
 
-fn message(outcome: &Outcome, reports: &[ServiceReport], fenced: &[FenceReport], writes: &[Write], input: &StepInput) -> String {
+fn message(
+    outcome: &Outcome,
+    reports: &[ServiceReport],
+    fenced: &[FenceReport],
+    writes: &[Write],
+    input: &StepInput,
+) -> String {
     let services: Vec<String> = reports
         .iter()
-        .map(|r| format!("{}/{} {}/{} running (target {})", r.cluster, r.service, r.before.running, r.before.desired, r.target_desired))
+        .map(|r| {
+            format!(
+                "{}/{} {}/{} running (target {})",
+                r.cluster, r.service, r.before.running, r.before.desired, r.target_desired
+            )
+        })
         .collect();
     let head = match outcome {
         Outcome::Done if input.mode == Mode::Drill => format!("Drill: compute in {} checked", input.to_region),
         Outcome::Done => format!("Compute in {} is at its active count and steady", input.to_region),
         Outcome::InProgress { .. } => format!("Compute in {} is scaling", input.to_region),
-        Outcome::Degraded { reason } | Outcome::Failed { reason } => format!("Compute in {} stopped: {reason}", input.to_region),
+        Outcome::Degraded { reason } | Outcome::Failed { reason } => {
+            format!("Compute in {} stopped: {reason}", input.to_region)
+        }
     };
-    let fence: Vec<String> = fenced.iter().map(|f| format!("old primary {}/{}: {}", f.cluster, f.service, f.note)).collect();
+    let fence: Vec<String> =
+        fenced.iter().map(|f| format!("old primary {}/{}: {}", f.cluster, f.service, f.note)).collect();
     let mut s = format!("{head}. {}. {}.", services.join("; "), describe_writes(writes));
     if !fence.is_empty() {
         s.push_str(&format!(" {}.", fence.join("; ")));

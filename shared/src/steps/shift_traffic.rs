@@ -23,7 +23,7 @@ use crate::config::RegionConfig;
 use crate::error::{AwsError, ErrorKind};
 use crate::model::{Mode, Step};
 use crate::ports::{ChangeStatus, HealthStatus};
-use crate::steps::{describe_writes, Detail, Invocation, Outcome, StepError, StepInput, StepPorts, StepResult, Write};
+use crate::steps::{Detail, Invocation, Outcome, StepError, StepInput, StepPorts, StepResult, Write, describe_writes};
 
 /// What this step calls (for the Lambda's IAM policy; the lease and the publisher included).
 /// The gate metric is published in both regions' CloudWatch (its own gate, in the peer).
@@ -76,8 +76,16 @@ pub async fn run(p: &StepPorts, input: &StepInput) -> Result<StepResult, StepErr
     let inv = Invocation::begin();
     let (target, source) = input.validate(&p.topology, &p.region_self)?;
     let mut report = TrafficReport {
-        old_primary_gate: GateReport { record: source.name.clone(), published_in: target.name.clone(), ..GateReport::default() },
-        own_gate: GateReport { record: target.name.clone(), published_in: source.name.clone(), ..GateReport::default() },
+        old_primary_gate: GateReport {
+            record: source.name.clone(),
+            published_in: target.name.clone(),
+            ..GateReport::default()
+        },
+        own_gate: GateReport {
+            record: target.name.clone(),
+            published_in: source.name.clone(),
+            ..GateReport::default()
+        },
         ..TrafficReport::default()
     };
     let mut writes: Vec<Write> = Vec::new();
@@ -183,7 +191,11 @@ async fn weights(
     fenced: bool,
 ) -> Result<Outcome, WeightsError> {
     let r53 = &target.route53;
-    let records = p.router.weighted_records(&r53.hosted_zone_id, &r53.record_name, r53.record_type).await.map_err(WeightsError::Route53)?;
+    let records = p
+        .router
+        .weighted_records(&r53.hosted_zone_id, &r53.record_name, r53.record_type)
+        .await
+        .map_err(WeightsError::Route53)?;
     let want = |set: &str| -> Option<u8> {
         if set == r53.set_identifier {
             Some(r53.active_weight)
@@ -206,7 +218,8 @@ async fn weights(
         }
     }
     report.weights_before = records.iter().map(|r| (r.set_identifier.clone(), r.weight)).collect();
-    report.weights_target = records.iter().filter_map(|r| Some((r.set_identifier.clone(), want(&r.set_identifier)?))).collect();
+    report.weights_target =
+        records.iter().filter_map(|r| Some((r.set_identifier.clone(), want(&r.set_identifier)?))).collect();
     let changed: Vec<_> = records
         .iter()
         .filter_map(|r| {
@@ -238,7 +251,13 @@ async fn weights(
     }
 
     let change: Vec<String> = changed.iter().map(|r| format!("{}={}", r.set_identifier, r.weight)).collect();
-    let w = Write::new("route53", "ChangeResourceRecordSets", ROUTE53_SIGNING_REGION, r53.hosted_zone_id.clone(), format!("weights of {}: {}", r53.record_name, change.join(", ")));
+    let w = Write::new(
+        "route53",
+        "ChangeResourceRecordSets",
+        ROUTE53_SIGNING_REGION,
+        r53.hosted_zone_id.clone(),
+        format!("weights of {}: {}", r53.record_name, change.join(", ")),
+    );
     if !input.mode.writes() {
         writes.push(w);
         return Ok(Outcome::Done);
@@ -261,15 +280,31 @@ fn gate_write(published_in: &RegionConfig, record_of: &RegionConfig, open: bool)
         "PutMetricData",
         &published_in.name,
         format!("{}/{} Record={}", g.namespace, g.metric_name, record_of.name),
-        format!("{} {}'s gate (health check {})", if open { "open" } else { "close" }, record_of.name, record_of.route53.health_check_id),
+        format!(
+            "{} {}'s gate (health check {})",
+            if open { "open" } else { "close" },
+            record_of.name,
+            record_of.route53.health_check_id
+        ),
     )
 }
 
-async fn finish(p: &StepPorts, inv: Invocation, input: &StepInput, outcome: Outcome, writes: Vec<Write>, report: TrafficReport) -> StepResult {
+async fn finish(
+    p: &StepPorts,
+    inv: Invocation,
+    input: &StepInput,
+    outcome: Outcome,
+    writes: Vec<Write>,
+    report: TrafficReport,
+) -> StepResult {
     let head = match &outcome {
         Outcome::Done if input.mode == Mode::Drill => format!("Drill: traffic shift to {} checked", input.to_region),
         Outcome::Done => format!("Traffic is on {}: weights in sync", input.to_region),
-        Outcome::InProgress { .. } => format!("Traffic is moving to {}: Route 53 change {} pending", input.to_region, report.change_id.as_deref().unwrap_or("?")),
+        Outcome::InProgress { .. } => format!(
+            "Traffic is moving to {}: Route 53 change {} pending",
+            input.to_region,
+            report.change_id.as_deref().unwrap_or("?")
+        ),
         Outcome::Degraded { reason } => format!("Traffic shift to {} DEGRADED: {reason}", input.to_region),
         Outcome::Failed { reason } => format!("Traffic shift to {} stopped: {reason}", input.to_region),
     };

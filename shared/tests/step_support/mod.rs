@@ -9,7 +9,7 @@ use drover_core::aws::dynamodb::DynamoLease;
 use drover_core::ports::Lease;
 use drover_core::steps::{Action, Outcome, StepError, StepInput, StepPorts, StepResult};
 use drover_core::{Mode, Topology};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -67,8 +67,17 @@ impl Run {
             .emu
             .calls()
             .iter()
-            .filter(|c| c["mutating"].as_bool() == Some(true) && c["status"].as_u64().is_some_and(|s| (200..300).contains(&s)))
-            .map(|c| format!("{}:{}@{}", c["service"].as_str().unwrap_or("?"), c["action"].as_str().unwrap_or("?"), c["region"].as_str().unwrap_or("?")))
+            .filter(|c| {
+                c["mutating"].as_bool() == Some(true) && c["status"].as_u64().is_some_and(|s| (200..300).contains(&s))
+            })
+            .map(|c| {
+                format!(
+                    "{}:{}@{}",
+                    c["service"].as_str().unwrap_or("?"),
+                    c["action"].as_str().unwrap_or("?"),
+                    c["region"].as_str().unwrap_or("?")
+                )
+            })
             .collect()
     }
 
@@ -120,10 +129,10 @@ pub async fn drive(ports: &StepPorts, which: Which, mut input: StepInput, secs: 
     loop {
         let r = call(ports, which, &input).await.unwrap_or_else(|e| panic!("step error: {e}"));
         let settled = !matches!(r.outcome, Outcome::InProgress { .. });
-        if let drover_core::steps::Detail::ShiftTraffic(t) = &r.detail {
-            if t.change_id.is_some() {
-                input.change_id = t.change_id.clone();
-            }
+        if let drover_core::steps::Detail::ShiftTraffic(t) = &r.detail
+            && t.change_id.is_some()
+        {
+            input.change_id = t.change_id.clone();
         }
         results.push(r);
         if settled {

@@ -10,13 +10,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use drover_core::Topology;
+use drover_core::aws::ClientFactory;
 use drover_core::aws::dynamodb::DynamoLease;
 use drover_core::aws::factory::FactoryOptions;
-use drover_core::aws::ClientFactory;
 use drover_core::ports::Lease;
-use drover_core::Topology;
-use drover_harness::{python, workspace_root, Emulator, FaultKind};
-use serde_json::{json, Value};
+use drover_harness::{Emulator, FaultKind, python, workspace_root};
+use serde_json::{Value, json};
 
 const PRIMARY: &str = "us-east-1";
 const STANDBY: &str = "us-west-2";
@@ -28,7 +28,10 @@ fn cargo_lambda() -> PathBuf {
     let beside_python = python().parent().map(|d| d.join("cargo-lambda"));
     match beside_python {
         Some(p) if p.exists() => p,
-        _ => panic!("cargo-lambda not found next to {}: run `make setup` (PyPI cargo-lambda is in tests/emulator/requirements.txt)", python().display()),
+        _ => panic!(
+            "cargo-lambda not found next to {}: run `make setup` (PyPI cargo-lambda is in tests/emulator/requirements.txt)",
+            python().display()
+        ),
     }
 }
 
@@ -44,7 +47,15 @@ impl Watch {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = std::env::temp_dir().join(format!("drover-cargo-lambda-watch-{port}.log"));
         let child = Command::new(cargo_lambda())
-            .args(["lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", &port.to_string(), "--ignore-changes"])
+            .args([
+                "lambda",
+                "watch",
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+                &port.to_string(),
+                "--ignore-changes",
+            ])
             .current_dir(workspace_root())
             .env("AWS_ENDPOINT_URL", &emu.endpoint)
             .env("AWS_ACCESS_KEY_ID", drover_harness::ACCESS_KEY)
@@ -70,7 +81,15 @@ impl Watch {
     /// Invokes a function; Ok(result JSON) or Err(the error cargo lambda printed, with its type).
     fn invoke(&self, function: &str, payload: &Value) -> Result<Value, String> {
         let out = Command::new(cargo_lambda())
-            .args(["lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port", &self.port.to_string()])
+            .args([
+                "lambda",
+                "invoke",
+                function,
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+                &self.port.to_string(),
+            ])
             .args(["--output-format", "json", "--data-ascii", &payload.to_string()])
             .current_dir(workspace_root())
             .output()
@@ -105,7 +124,9 @@ fn converge(watch: &Watch, function: &str, mut input: Value) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut results = Vec::new();
     loop {
-        let r = watch.invoke(function, &input).unwrap_or_else(|e| panic!("{function}: {e}\n--- watch log ---\n{}", watch.log_tail()));
+        let r = watch
+            .invoke(function, &input)
+            .unwrap_or_else(|e| panic!("{function}: {e}\n--- watch log ---\n{}", watch.log_tail()));
         if let Some(id) = r["detail"]["change_id"].as_str() {
             input["change_id"] = json!(id);
         }
@@ -140,9 +161,14 @@ async fn the_four_steps_run_as_lambdas_drill_then_failover() {
     emu.clear_calls();
     let mut drill_results = Vec::new();
     for f in ["promote-db", "scale-compute", "shift-traffic"] {
-        let r = watch.invoke(f, &base("drill")).unwrap_or_else(|e| panic!("{f}: {e}\n--- watch log ---\n{}", watch.log_tail()));
+        let r = watch
+            .invoke(f, &base("drill"))
+            .unwrap_or_else(|e| panic!("{f}: {e}\n--- watch log ---\n{}", watch.log_tail()));
         assert_eq!(state(&r), "done", "{f}: {r:#}");
-        assert!(r["writes"].as_array().is_some_and(|w| !w.is_empty() && w.iter().all(|w| w["status"] == "intended")), "{f}: {r:#}");
+        assert!(
+            r["writes"].as_array().is_some_and(|w| !w.is_empty() && w.iter().all(|w| w["status"] == "intended")),
+            "{f}: {r:#}"
+        );
         drill_results.push(r);
     }
     assert!(emu.writes().is_empty(), "a drill writes nothing: {:?}", emu.writes());
@@ -182,7 +208,10 @@ async fn the_four_steps_run_as_lambdas_drill_then_failover() {
     assert!(shift.len() >= 2, "polled the Route 53 change to INSYNC: {shift:#?}");
     assert_eq!(state(shift.last().unwrap()), "done");
     let writes = emu.writes();
-    assert!(writes.iter().all(|c| c.ends_with(STANDBY) || c.starts_with("route53:")), "only the activated region (and Route 53): {writes:?}");
+    assert!(
+        writes.iter().all(|c| c.ends_with(STANDBY) || c.starts_with("route53:")),
+        "only the activated region (and Route 53): {writes:?}"
+    );
 
     // Repeating any step now writes nothing.
     emu.clear_calls();
