@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import alarm_eval, ecs_rollout, rds_global, route53_changes
+from . import alarm_eval, codedeploy, ecs_rollout, rds_global, route53_changes
 
 _installed = False
 
@@ -17,6 +17,7 @@ def install() -> None:
     ecs_rollout.install()
     route53_changes.install()
     alarm_eval.install()
+    codedeploy.install()
     _installed = True
 
 
@@ -25,6 +26,8 @@ def tick(service: str | None = None) -> None:
         rds_global.tick()
     if service in (None, "ecs"):
         ecs_rollout.tick()
+    if service in (None, "codedeploy", "ecs"):  # a deployment changes the ECS service
+        codedeploy.tick()
 
 
 def reset() -> None:
@@ -32,6 +35,7 @@ def reset() -> None:
     ecs_rollout.reset()
     route53_changes.reset()
     alarm_eval.reset()
+    codedeploy.reset()
 
 
 def describe_operations() -> dict[str, Any]:
@@ -44,7 +48,8 @@ def describe_operations() -> dict[str, Any]:
             "modeled_now": STATE.clock.now(),
             "operations": rds_global.describe_operations()
             + ecs_rollout.describe_operations()
-            + route53_changes.describe_operations(),
+            + route53_changes.describe_operations()
+            + codedeploy.describe_operations(),
         }
 
 
