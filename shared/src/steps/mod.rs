@@ -8,6 +8,29 @@
 //!
 //! The steps publish their own events (a write they started, a failure, a degraded outcome)
 //! through the [`Publisher`] of the region they run in; `notify` publishes the run's reports.
+//!
+//! # Contract with the state machine
+//!
+//! Input of promote-db, scale-compute, shift-traffic (a flat [`StepInput`]; unknown fields are
+//! ignored):
+//!
+//! ```json
+//! { "run_id": "…", "fencing_token": 7, "mode": "unplanned", "from_region": "us-east-1",
+//!   "to_region": "us-west-2", "action": "start",
+//!   "force": { "rpo": false, "detach": false }, "change_id": null }
+//! ```
+//!
+//! `action` is `start` (converge) or `status` (read only; shift-traffic converges on both).
+//! shift-traffic's `status` should carry `change_id` from the previous result's
+//! `detail.change_id`. The result ([`StepResult`]) carries `outcome.state`:
+//! `done` → next state; `in_progress` → Wait `outcome.wait_seconds`, then call with `status`;
+//! `degraded` (shift-traffic: moved through the gate only) → carry on, report it;
+//! `failed` → the failure branch, `outcome.reason` says what a person should do.
+//! Errors: Lambda error type `Retryable` (Retry these) or `NonRetryable` (Catch).
+//!
+//! notify takes a [`NotifyInput`]: `event_type`, the run (`run_id`, `mode`, `from_region`,
+//! `to_region`, optional `fencing_token`), optional `step`, `results` (the steps' results),
+//! `error` (a Catch's `{"Error", "Cause"}`), `started_at` (gives the measured RTO).
 
 use std::sync::Arc;
 use std::time::Instant;
