@@ -162,3 +162,28 @@ async fn notify_reports_even_for_a_run_that_lost_its_lease() {
     notify::run(&run.ports, &i).await.unwrap();
     assert_eq!(run.effective_writes(), ["sns:Publish@us-west-2"]);
 }
+
+#[tokio::test]
+async fn the_final_report_releases_the_lease_once() {
+    use drover_core::ports::Lease;
+    let run = Run::new(60.0).await;
+    let report = input(&run, json!({"event_type": "run_succeeded", "mode": "unplanned", "release_lease": true}));
+    let r = notify::run(&run.ports, &report).await.unwrap();
+    assert!(r.message.contains(&format!("lease {} released", run.token)), "{}", r.message);
+    let current = lease(&run.w).await.current().await.unwrap().unwrap();
+    assert_eq!(current.holder, None, "released");
+    assert_eq!(current.fencing_token, run.token);
+
+    // A second report (a retried state) still publishes and releases nothing more.
+    let again = notify::run(&run.ports, &report).await.unwrap();
+    assert_eq!(read_back(&run).len(), 2);
+    assert_eq!(again.writes.len(), 1, "only the publish: {:?}", again.writes);
+
+    // A run whose lease was taken over reports without touching the new holder's lease.
+    let newer =
+        lease(&run.w).await.acquire("another-runner", "run-other", std::time::Duration::from_secs(600)).await.unwrap();
+    let r = notify::run(&run.ports, &report).await.unwrap();
+    assert!(r.message.contains("lease not released"), "{}", r.message);
+    assert_eq!(lease(&run.w).await.current().await.unwrap().unwrap().fencing_token, newer.fencing_token);
+    assert_eq!(lease(&run.w).await.current().await.unwrap().unwrap().holder.as_deref(), Some("another-runner"));
+}

@@ -55,6 +55,7 @@ pub mod notify;
 pub mod promote_db;
 pub mod scale_compute;
 pub mod shift_traffic;
+pub mod verify;
 
 pub use notify::NotifyInput;
 
@@ -293,6 +294,7 @@ pub enum Detail {
     ScaleCompute { services: Vec<scale_compute::ServiceReport>, fenced: Vec<scale_compute::FenceReport> },
     ShiftTraffic(shift_traffic::TrafficReport),
     Notify(notify::NotifyReport),
+    Verify(verify::VerifyReport),
 }
 
 #[derive(Debug, thiserror::Error)]

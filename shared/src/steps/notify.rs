@@ -14,11 +14,19 @@ use serde_json::{Value, json};
 
 use crate::events::published::{EventType, PublishedEvent, Severity, Timings};
 use crate::model::{Mode, Step, StepStatus};
+use crate::ports::LeaseError;
 use crate::steps::promote_db::ClusterReport;
 use crate::steps::{Action, Detail, Outcome, StepError, StepPorts, StepResult, Write, WriteStatus};
 
 /// What this step calls (for the Lambda's IAM policy).
-pub const IAM_ACTIONS: &[&str] = &["sns:Publish", "sns:GetTopicAttributes", "kms:GenerateDataKey", "kms:Decrypt"];
+pub const IAM_ACTIONS: &[&str] = &[
+    "sns:Publish",
+    "sns:GetTopicAttributes",
+    "kms:GenerateDataKey",
+    "kms:Decrypt",
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+];
 
 /// The error Step Functions hands to a `Catch` (`ResultPath` of the caught error).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +67,10 @@ pub struct NotifyInput {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub evidence: BTreeMap<String, Value>,
+    /// Release the run's lease after publishing (the last state of a run). A lease already
+    /// taken over or expired is reported, not an error: the report must still go out.
+    #[serde(default)]
+    pub release_lease: bool,
 }
 
 impl NotifyInput {
@@ -220,6 +232,34 @@ pub async fn run(p: &StepPorts, input: &NotifyInput) -> Result<StepResult, StepE
             format!("{} {}", event.event_type.as_str(), event.status),
         )
     };
+    let mut writes = vec![write];
+    let mut lease_note = String::new();
+    let already_released = |c: &Option<crate::ports::LeaseRecord>, token: u64| {
+        c.as_ref().is_some_and(|c| c.fencing_token == token && c.holder.is_none())
+    };
+    if let (true, Some(token)) = (input.release_lease, input.fencing_token) {
+        if already_released(&p.lease.current().await?, token) {
+            lease_note = format!("; lease {token} already released");
+        } else {
+            match p.lease.release(token).await {
+                Ok(()) => {
+                    writes.push(Write {
+                        status: WriteStatus::Made,
+                        ..Write::new(
+                            "dynamodb",
+                            "UpdateItem",
+                            &own.name,
+                            own.lease_table.clone(),
+                            format!("release lease token {token}"),
+                        )
+                    });
+                    lease_note = format!("; lease {token} released");
+                }
+                Err(LeaseError::Aws(e)) => return Err(e.into()),
+                Err(other) => lease_note = format!("; lease not released: {other}"),
+            }
+        }
+    }
     let outcome = match &kms_key_id {
         Some(k) if key_matches(k, &own.sns.kms_key_id) => Outcome::Done,
         Some(k) => Outcome::Degraded {
@@ -251,8 +291,8 @@ pub async fn run(p: &StepPorts, input: &NotifyInput) -> Result<StepResult, StepE
         to_region: input.to_region.clone(),
         action: Action::Start,
         outcome,
-        message: format!("published {}: {}", report.event_type.as_str(), report.subject),
-        writes: vec![write],
+        message: format!("published {}: {}{lease_note}", report.event_type.as_str(), report.subject),
+        writes,
         detail: Detail::Notify(report),
         elapsed_ms: u64::try_from(inv.elapsed().as_millis()).unwrap_or(u64::MAX),
     })

@@ -263,3 +263,69 @@ fn dechunk(body: &str) -> String {
     }
     out
 }
+
+/// A stand-in for one region's application endpoint (what the ALB's health URL answers):
+/// `GET /healthz` answers 200 while the region is up; while it is down the listener refuses
+/// connections, as an unreachable region would.
+pub struct AppEndpoint {
+    pub url: String,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    addr: std::net::SocketAddr,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl AppEndpoint {
+    pub fn start(region: &str) -> AppEndpoint {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an app endpoint");
+        let addr = listener.local_addr().expect("app endpoint address");
+        listener.set_nonblocking(true).expect("non-blocking listener");
+        let up = std::sync::Arc::new(AtomicBool::new(true));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (up2, stop2, region) = (up.clone(), stop.clone(), region.to_string());
+        let worker = std::thread::spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut s, _)) => {
+                        if !up2.load(Ordering::Relaxed) {
+                            // Reset the connection: nothing answers in a region that is down.
+                            drop(s);
+                            continue;
+                        }
+                        s.set_nonblocking(false).ok();
+                        s.set_read_timeout(Some(Duration::from_secs(2))).ok();
+                        let mut buf = [0u8; 2048];
+                        let _ = s.read(&mut buf);
+                        let body = format!("{{\"status\":\"ok\",\"region\":\"{region}\"}}");
+                        let _ = write!(
+                            s,
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(5)),
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        AppEndpoint { url: format!("http://{addr}/healthz"), up, stop, addr, worker: Some(worker) }
+    }
+
+    pub fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for AppEndpoint {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
