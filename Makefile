@@ -65,3 +65,28 @@ drill: setup-python
 
 clean-venv:
 	rm -rf $(VENV)
+
+# A blue/green deployment of the ECS service through CodeDeploy, region after region (a region
+# that does not succeed stops the rest), followed until it succeeds, rolls back or times out:
+#   make deploy IMAGE=v42 REGIONS="us-east-1 us-west-2" APP=shop [DEPLOY_ARGS="--timeout-minutes 60"]
+# IMAGE is a tag, a digest (@sha256:…) or a full reference; AWS credentials from the usual chain.
+.PHONY: deploy
+deploy:
+	cargo run --quiet -p drover-deploy -- --image "$(IMAGE)" --regions "$(REGIONS)" $(if $(APP),--app "$(APP)") $(DEPLOY_ARGS)
+
+# make bench: the release zips of the Lambdas (cargo lambda, x86_64; arm64 only when its rustup
+# target is already installed), then bench/ measures cold start, warm latency, peak RSS and size
+# against a Python/boto3 baseline, the orchestration overhead and the modeled RTO vs its floor.
+# Writes reports/bench.md and reports/bench.json. BENCH_ARGS: --cold N --warm-per-process N --runs N --no-drill
+BENCH_FUNCTIONS := promote-db scale-compute shift-traffic notify decide probe readiness
+BENCH_PATH      := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+
+.PHONY: bench
+bench: setup-python
+	$(BENCH_PATH) cargo lambda build --release --output-format zip $(addprefix -p ,$(BENCH_FUNCTIONS))
+	@if rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then \
+		$(BENCH_PATH) cargo lambda build --release --arm64 --output-format zip --lambda-dir target/lambda-arm64 $(addprefix -p ,$(BENCH_FUNCTIONS)); \
+	else \
+		echo "bench: arm64 skipped (rustup target aarch64-unknown-linux-gnu not installed; not downloaded)"; \
+	fi
+	DROVER_PYTHON="$(CURDIR)/$(VPY)" cargo run --quiet -p drover-bench -- $(BENCH_ARGS)

@@ -547,6 +547,8 @@ pub trait BlueGreenDeployer: Send + Sync {
     async fn deployment_group(&self, application: &str, group: &str) -> Result<DeploymentGroupTarget, AwsError>;
     /// The service's current task definition and the container behind its load balancer.
     async fn service_revision(&self, cluster: &str, service: &str) -> Result<ServiceRevision, AwsError>;
+    /// The image container `container` of `task_definition` runs.
+    async fn container_image(&self, task_definition: &str, container: &str) -> Result<String, AwsError>;
     /// Registers a copy of `task_definition` whose container `container` runs `image`;
     /// returns the new revision's ARN.
     async fn register_revision(&self, task_definition: &str, container: &str, image: &str) -> Result<String, AwsError>;

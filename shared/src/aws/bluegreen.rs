@@ -137,6 +137,23 @@ impl BlueGreenDeployer for AwsBlueGreenDeployer {
         })
     }
 
+    async fn container_image(&self, task_definition: &str, container: &str) -> Result<String, AwsError> {
+        const OP: &str = "DescribeTaskDefinition";
+        let out = self
+            .ecs
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ecs", OP, &self.region, e))?;
+        out.task_definition()
+            .and_then(|td| td.container_definitions().iter().find(|c| c.name.as_deref() == Some(container)))
+            .and_then(|c| c.image.clone())
+            .ok_or_else(|| {
+                self.missing("ecs", OP, format!("container {container:?} in task definition {task_definition}"))
+            })
+    }
+
     async fn register_revision(&self, task_definition: &str, container: &str, image: &str) -> Result<String, AwsError> {
         const OP: &str = "DescribeTaskDefinition";
         let out = self

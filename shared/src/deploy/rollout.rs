@@ -64,6 +64,42 @@ pub fn appspec(task_definition: &str, container: &str, port: u16, hooks: &[(Hook
     })
 }
 
+/// The image to run in `region`, from what the person asked for and what runs now.
+///
+/// - A tag (`v42`, `:v42`) or a digest (`@sha256:…`) replaces the tag or digest of the
+///   running image: the same repository, so each region keeps pulling from its own ECR
+///   replica.
+/// - A full reference is used as given, except that an ECR registry of another region
+///   (`<account>.dkr.ecr.<region>.amazonaws.com`) is moved to `region`: ECR replication puts
+///   the repository there, and a region must not pull from the one it may have to replace.
+pub fn image_for(requested: &str, current: &str, region: &str) -> Result<String, String> {
+    let requested = requested.trim();
+    if requested.is_empty() || requested.contains(char::is_whitespace) {
+        return Err(format!("{requested:?} is not an image reference"));
+    }
+    let repository = |image: &str| -> String {
+        let without_digest = image.split('@').next().unwrap_or(image);
+        // A ':' after the last '/' starts the tag (one before it is a registry port).
+        match without_digest.rfind(':') {
+            Some(i) if i > without_digest.rfind('/').unwrap_or(0) => without_digest[..i].to_string(),
+            _ => without_digest.to_string(),
+        }
+    };
+    if let Some(digest) = requested.strip_prefix('@') {
+        return Ok(format!("{}@{digest}", repository(current)));
+    }
+    let tag = requested.strip_prefix(':').unwrap_or(requested);
+    if !requested.contains('/') && !tag.contains(':') && !tag.contains('@') {
+        return Ok(format!("{}:{tag}", repository(current)));
+    }
+    let (registry, rest) = requested.split_once('/').unwrap_or(("", requested));
+    let parts: Vec<&str> = registry.split('.').collect();
+    if parts.len() == 6 && parts[1] == "dkr" && parts[2] == "ecr" && parts[4] == "amazonaws" && parts[3] != region {
+        return Ok(format!("{}.dkr.ecr.{region}.amazonaws.com/{rest}", parts[0]));
+    }
+    Ok(requested.to_string())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeployRequest {
     pub image: String,
@@ -119,6 +155,7 @@ pub struct RegionResult {
     pub deployment_id: String,
     pub task_definition: String,
     pub previous_task_definition: String,
+    pub image: String,
     pub outcome: Outcome,
 }
 
@@ -143,7 +180,7 @@ pub fn progress_line(p: &DeploymentProgress) -> String {
             .iter()
             .find(|e| e.status == "InProgress")
             .or_else(|| p.lifecycle_events.iter().rev().find(|e| e.status != "Pending"));
-        let done = p.lifecycle_events.iter().filter(|e| e.status == "Succeeded").count();
+        let done = p.lifecycle_events.iter().filter(|e| e.status == "Succeeded" || e.status == "Skipped").count();
         if let Some(e) = current {
             let _ = write!(s, " | {} {} ({done}/{} events done)", e.name, e.status, p.lifecycle_events.len());
         }
@@ -156,7 +193,7 @@ pub fn progress_line(p: &DeploymentProgress) -> String {
             .collect();
         let _ = write!(s, " | {}", traffic.join(", "));
     }
-    if p.termination_wait_started {
+    if p.termination_wait_started && !p.status.is_final() {
         s.push_str(" | waiting to terminate the old tasks");
     }
     if let Some((code, message)) = &p.error {
@@ -165,27 +202,38 @@ pub fn progress_line(p: &DeploymentProgress) -> String {
     s
 }
 
-/// Registers the new revision and creates the deployment; returns (deployment id, new task
-/// definition, previous task definition).
-pub async fn start(
-    deployer: &dyn BlueGreenDeployer,
-    req: &DeployRequest,
-) -> Result<(String, String, String), DeployError> {
+/// What `start` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Started {
+    pub deployment_id: String,
+    pub task_definition: String,
+    pub previous_task_definition: String,
+    pub image: String,
+    pub previous_image: String,
+}
+
+/// Registers the new revision and creates the deployment.
+pub async fn start(deployer: &dyn BlueGreenDeployer, req: &DeployRequest) -> Result<Started, DeployError> {
     let region = deployer.region();
-    if req.image.trim().is_empty() || req.image.contains(char::is_whitespace) {
-        return Err(DeployError::Invalid(format!("{:?} is not an image reference", req.image)));
-    }
     let group = deployer.deployment_group(&req.application, &req.deployment_group).await.map_err(aws(region))?;
     let current = deployer.service_revision(&group.cluster, &group.service).await.map_err(aws(region))?;
     let container = req.container.clone().unwrap_or_else(|| current.container_name.clone());
+    let previous_image = deployer.container_image(&current.task_definition, &container).await.map_err(aws(region))?;
+    let image = image_for(&req.image, &previous_image, region).map_err(DeployError::Invalid)?;
     let task_definition =
-        deployer.register_revision(&current.task_definition, &container, &req.image).await.map_err(aws(region))?;
+        deployer.register_revision(&current.task_definition, &container, &image).await.map_err(aws(region))?;
     let spec = appspec(&task_definition, &current.container_name, current.container_port, &req.hooks);
     let id = deployer
         .create_deployment(&req.application, &req.deployment_group, &spec.to_string(), &req.description)
         .await
         .map_err(aws(region))?;
-    Ok((id, task_definition, current.task_definition))
+    Ok(Started {
+        deployment_id: id,
+        task_definition,
+        previous_task_definition: current.task_definition,
+        image,
+        previous_image,
+    })
 }
 
 /// Polls until the deployment (and any rollback it starts) ends or the timeout runs out;
@@ -248,16 +296,20 @@ pub async fn deploy_regions(
     let mut results = Vec::new();
     for deployer in deployers {
         let region = deployer.region().to_string();
-        let (id, task_definition, previous) = start(*deployer, req).await?;
-        on_progress(&format!("{region}: deployment {id} created: {previous} -> {task_definition}"));
+        let s = start(*deployer, req).await?;
+        on_progress(&format!(
+            "{region}: deployment {} created: {} -> {} ({} -> {})",
+            s.deployment_id, s.previous_image, s.image, s.previous_task_definition, s.task_definition
+        ));
         let mut prefixed = |line: &str| on_progress(&format!("{region}: {line}"));
-        let outcome = follow(*deployer, &id, options, &mut prefixed).await?;
+        let outcome = follow(*deployer, &s.deployment_id, options, &mut prefixed).await?;
         let success = outcome.is_success();
         results.push(RegionResult {
             region: region.clone(),
-            deployment_id: id,
-            task_definition,
-            previous_task_definition: previous,
+            deployment_id: s.deployment_id,
+            task_definition: s.task_definition,
+            previous_task_definition: s.previous_task_definition,
+            image: s.image,
             outcome,
         });
         if !success {
@@ -273,6 +325,24 @@ pub async fn deploy_regions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_follow_the_region() {
+        let ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop:v1";
+        let west = "123456789012.dkr.ecr.us-west-2.amazonaws.com/shop";
+        assert_eq!(image_for("v2", ecr, "us-east-1").unwrap(), "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop:v2");
+        assert_eq!(image_for(":v2", &format!("{west}:v1"), "us-west-2").unwrap(), format!("{west}:v2"));
+        assert_eq!(
+            image_for("@sha256:abc", &format!("{west}@sha256:def"), "us-west-2").unwrap(),
+            format!("{west}@sha256:abc")
+        );
+        assert_eq!(image_for("v2", "localhost:5000/shop", "us-west-2").unwrap(), "localhost:5000/shop:v2");
+        assert_eq!(image_for("v2", "shop/web", "us-west-2").unwrap(), "shop/web:v2");
+        assert_eq!(image_for(ecr, "x", "us-west-2").unwrap(), format!("{west}:v1"));
+        assert_eq!(image_for(ecr, "x", "us-east-1").unwrap(), ecr);
+        assert_eq!(image_for("ghcr.io/acme/shop:v3", "x", "us-west-2").unwrap(), "ghcr.io/acme/shop:v3");
+        assert!(image_for("", "x", "us-east-1").is_err() && image_for("a b", "x", "us-east-1").is_err());
+    }
 
     #[test]
     fn appspec_has_the_ecs_shape() {
