@@ -75,3 +75,21 @@ async fn a_stale_token_is_refused() {
     let input = run.input(Mode::Unplanned, Action::Start);
     assert!(matches!(verify::run(&run.ports, &prober(), &input).await, Err(StepError::Fenced(_))));
 }
+
+#[tokio::test]
+async fn a_status_poll_past_the_deadline_fails_without_a_call() {
+    let (run, _app) = run_with_endpoint().await;
+    let mut input = run.input(Mode::Unplanned, Action::Status);
+    input.deadline = Some(chrono::Utc::now() - chrono::Duration::seconds(1));
+    run.w.emu.clear_calls();
+    for which in [Which::PromoteDb, Which::ScaleCompute, Which::ShiftTraffic] {
+        let r = call(&run.ports, which, &input).await.unwrap();
+        assert!(matches!(&r.outcome, Outcome::Failed { reason } if reason.contains("deadline")), "{:?}", r.outcome);
+    }
+    assert!(matches!(verify::run(&run.ports, &prober(), &input).await.unwrap().outcome, Outcome::Failed { .. }));
+    assert!(run.w.emu.calls().is_empty(), "{:?}", run.w.emu.calls());
+    // `start` is never cut short: the first attempt always runs.
+    input.action = Action::Start;
+    let r = call(&run.ports, Which::ScaleCompute, &input).await.unwrap();
+    assert!(!matches!(r.outcome, Outcome::Failed { .. }), "{:?}", r.outcome);
+}

@@ -88,6 +88,10 @@ pub struct StepInput {
     /// shift-traffic: the Route 53 change a previous invocation started, to poll for INSYNC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change_id: Option<String>,
+    /// The run's deadline (decided_at + RTO, from decide's plan): a `status` poll past it
+    /// fails the step instead of waiting on, so every loop of the state machine is bounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl StepInput {
@@ -290,11 +294,20 @@ impl StepResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Detail {
-    PromoteDb { clusters: Vec<promote_db::ClusterReport> },
-    ScaleCompute { services: Vec<scale_compute::ServiceReport>, fenced: Vec<scale_compute::FenceReport> },
+    PromoteDb {
+        clusters: Vec<promote_db::ClusterReport>,
+    },
+    ScaleCompute {
+        services: Vec<scale_compute::ServiceReport>,
+        fenced: Vec<scale_compute::FenceReport>,
+    },
     ShiftTraffic(shift_traffic::TrafficReport),
     Notify(notify::NotifyReport),
     Verify(verify::VerifyReport),
+    /// A status poll past the run's deadline: nothing was read or written.
+    OverBudget {
+        deadline: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -457,6 +470,25 @@ impl Invocation {
             elapsed_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
         }
     }
+}
+
+/// A `status` poll past the run's deadline ends the step as failed, before any call.
+pub(crate) fn over_budget(inv: &Invocation, step: Step, input: &StepInput) -> Option<StepResult> {
+    let deadline = input.deadline?;
+    if input.action != Action::Status || chrono::Utc::now() <= deadline {
+        return None;
+    }
+    let reason = format!(
+        "{step} still not done at the run's deadline {deadline} (the RTO budget): check it by hand; nothing more was attempted"
+    );
+    Some(inv.finish(
+        step,
+        input,
+        Outcome::Failed { reason: reason.clone() },
+        reason,
+        Vec::new(),
+        Detail::OverBudget { deadline },
+    ))
 }
 
 /// "3 intended writes (drill): rds:FailoverGlobalCluster@us-west-2, …" — for messages.

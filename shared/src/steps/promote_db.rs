@@ -98,6 +98,9 @@ pub enum Decision {
 
 pub async fn run(p: &StepPorts, input: &StepInput) -> Result<StepResult, StepError> {
     let inv = Invocation::begin();
+    if let Some(expired) = crate::steps::over_budget(&inv, Step::PromoteDb, input) {
+        return Ok(expired);
+    }
     let (target, _source) = input.validate(&p.topology, &p.region_self)?;
     let read_lag = input.action == Action::Start;
     let observations: Vec<Observation> = join_all(target.aurora.iter().map(|c| observe(p.db.as_ref(), c, read_lag)))
@@ -424,6 +427,7 @@ mod tests {
             action,
             force: Default::default(),
             change_id: None,
+            deadline: None,
         }
     }
 

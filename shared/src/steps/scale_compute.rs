@@ -65,6 +65,9 @@ struct Observation<'a> {
 
 pub async fn run(p: &StepPorts, input: &StepInput) -> Result<StepResult, StepError> {
     let inv = Invocation::begin();
+    if let Some(expired) = crate::steps::over_budget(&inv, Step::ScaleCompute, input) {
+        return Ok(expired);
+    }
     let (target, source) = input.validate(&p.topology, &p.region_self)?;
     // The old primary is read only when it is expected to answer; an unplanned run must not
     // wait on a region that is down.

@@ -74,6 +74,9 @@ pub struct TrafficReport {
 
 pub async fn run(p: &StepPorts, input: &StepInput) -> Result<StepResult, StepError> {
     let inv = Invocation::begin();
+    if let Some(expired) = crate::steps::over_budget(&inv, Step::ShiftTraffic, input) {
+        return Ok(expired);
+    }
     let (target, source) = input.validate(&p.topology, &p.region_self)?;
     let mut report = TrafficReport {
         old_primary_gate: GateReport {

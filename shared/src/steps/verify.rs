@@ -33,6 +33,9 @@ fn check(name: impl Into<String>, ok: bool, observed: impl Into<String>) -> Chec
 
 pub async fn run(p: &StepPorts, prober: &Prober, input: &StepInput) -> Result<StepResult, StepError> {
     let inv = Invocation::begin();
+    if let Some(expired) = crate::steps::over_budget(&inv, Step::Verify, input) {
+        return Ok(expired);
+    }
     let (target, source) = input.validate(&p.topology, &p.region_self)?;
     // A run that lost its lease must not report another run's state as its own.
     p.lease.check(input.fencing_token).await?;

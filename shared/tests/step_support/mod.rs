@@ -58,6 +58,7 @@ impl Run {
             action,
             force: Default::default(),
             change_id: None,
+            deadline: None,
         }
     }
 
