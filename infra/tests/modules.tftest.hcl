@@ -318,10 +318,10 @@ run "orchestrator" {
       decide         = ["cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData", "rds:DescribeGlobalClusters", "rds:DescribeDBClusters", "ecs:DescribeServices", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "sns:Publish"]
       promote-db     = ["rds:DescribeGlobalClusters", "rds:DescribeDBClusters", "rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster", "rds:RemoveFromGlobalCluster", "cloudwatch:GetMetricData", "dynamodb:GetItem", "sns:Publish"]
       scale-compute  = ["ecs:DescribeServices", "ecs:UpdateService", "application-autoscaling:DescribeScalableTargets", "application-autoscaling:RegisterScalableTarget", "dynamodb:GetItem", "sns:Publish"]
-      shift-traffic  = ["cloudwatch:PutMetricData", "route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets", "route53:GetChange", "dynamodb:GetItem", "sns:Publish"]
-      verify         = ["rds:DescribeGlobalClusters", "route53:ListResourceRecordSets", "dynamodb:GetItem"]
-      notify         = ["sns:Publish", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-      readiness      = ["rds:DescribeGlobalClusters", "rds:DescribeDBClusters", "cloudwatch:GetMetricData", "cloudwatch:PutMetricData", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecr:DescribeImages", "secretsmanager:DescribeSecret", "route53:ListResourceRecordSets", "dynamodb:DescribeTable", "states:DescribeStateMachine", "sns:Publish"]
+      shift-traffic  = ["cloudwatch:PutMetricData", "cloudwatch:GetMetricData", "route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets", "route53:GetChange", "route53:GetHealthCheckStatus", "dynamodb:GetItem", "sns:Publish"]
+      verify         = ["rds:DescribeGlobalClusters", "ecs:DescribeServices", "cloudwatch:GetMetricData", "dynamodb:GetItem"]
+      notify         = ["sns:Publish", "sns:GetTopicAttributes", "dynamodb:GetItem", "dynamodb:UpdateItem"]
+      readiness      = ["rds:DescribeGlobalClusters", "rds:DescribeDBClusters", "cloudwatch:GetMetricData", "cloudwatch:PutMetricData", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecr:DescribeImages", "secretsmanager:DescribeSecret", "route53:ListResourceRecordSets", "dynamodb:GetItem", "dynamodb:PutItem", "states:DescribeStateMachine", "sns:Publish"]
       bluegreen-hook = ["codedeploy:PutLifecycleEventHookExecutionStatus"]
     }
   }
@@ -403,6 +403,49 @@ run "orchestrator" {
   assert {
     condition     = alltrue([for f, actions in var.agreed_actions : toset(output.function_actions[f]) == toset(actions)])
     error_message = "IAM actions drifted from the agreed mapping."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.functions["decide"].statement :
+      contains(s.actions, "dynamodb:GetItem") &&
+      toset(s.resources) == toset(["arn:aws:dynamodb:us-west-2:123456789012:table/drover-shop-lease", "arn:aws:dynamodb:us-east-1:123456789012:table/drover-shop-lease"])
+    ])
+    error_message = "decide reads the last-failover item in its own and the peer's lease table (the cooldown crosses regions)."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for f in ["promote-db", "scale-compute", "shift-traffic", "verify", "notify", "readiness"] : [
+        for s in data.aws_iam_policy_document.functions[f].statement :
+        toset(s.resources) == toset(["arn:aws:dynamodb:us-west-2:123456789012:table/drover-shop-lease"]) if contains(s.actions, "dynamodb:GetItem")
+      ]
+    ]))
+    error_message = "Only decide reads the peer's lease table; the other functions read this region's."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.functions["decide"].statement :
+      contains(s.actions, "cloudwatch:DescribeAlarms") && toset(s.resources) == toset(["*"]) && length(s.condition) == 0
+    ])
+    error_message = "decide's DescribeAlarms must work in both regions: resource *, no region condition."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.functions["scale-compute"].statement :
+      contains(s.actions, "ecs:UpdateService") && toset(s.resources) == toset(values(var.ecs_service_arns))
+    ])
+    error_message = "scale-compute updates this region's service and fences the peer's (scales it to 0)."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["readiness"].environment[0].variables["DROVER_DB_SECRET_ID"] == var.db_secret_arn &&
+      alltrue([for k, f in aws_lambda_function.this : !contains(keys(f.environment[0].variables), "DROVER_DB_SECRET_ID") if k != "readiness"])
+    )
+    error_message = "readiness gets DROVER_DB_SECRET_ID (its database-secret check); no other function reads it."
   }
 
   assert {

@@ -32,13 +32,14 @@ locals {
       "sns:Publish",
     ]
     shift-traffic = [
-      "cloudwatch:PutMetricData",
+      "cloudwatch:PutMetricData", "cloudwatch:GetMetricData",
       "route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets", "route53:GetChange",
+      "route53:GetHealthCheckStatus",
       "dynamodb:GetItem",
       "sns:Publish",
     ]
-    verify = ["rds:DescribeGlobalClusters", "route53:ListResourceRecordSets", "dynamodb:GetItem"]
-    notify = ["sns:Publish", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    verify = ["rds:DescribeGlobalClusters", "ecs:DescribeServices", "cloudwatch:GetMetricData", "dynamodb:GetItem"]
+    notify = ["sns:Publish", "sns:GetTopicAttributes", "dynamodb:GetItem", "dynamodb:UpdateItem"]
     readiness = [
       "rds:DescribeGlobalClusters", "rds:DescribeDBClusters",
       "cloudwatch:GetMetricData", "cloudwatch:PutMetricData",
@@ -46,7 +47,7 @@ locals {
       "ecr:DescribeImages",
       "secretsmanager:DescribeSecret",
       "route53:ListResourceRecordSets",
-      "dynamodb:DescribeTable",
+      "dynamodb:GetItem", "dynamodb:PutItem",
       "states:DescribeStateMachine",
       "sns:Publish",
     ]
@@ -60,6 +61,8 @@ locals {
   state_machine_arn = "arn:${local.partition}:states:${var.region}:${local.account}:stateMachine:${local.state_machine}"
   lease_table       = "${var.name}-lease"
   lease_table_arn   = "arn:${local.partition}:dynamodb:${var.region}:${local.account}:table/${local.lease_table}"
+  # The peer's orchestrator has a lease table of the same name in its region.
+  peer_lease_table_arn = "arn:${local.partition}:dynamodb:${var.peer_region}:${local.account}:table/${local.lease_table}"
 
   # Where each action can be scoped. Actions AWS only grants on "*" (Describe/List calls
   # without resource-level permissions, CloudWatch metrics, Application Auto Scaling) are absent.
@@ -70,20 +73,28 @@ locals {
     "rds:SwitchoverGlobalCluster"                     = concat([var.global_cluster_arn], var.aurora_cluster_arns)
     "rds:RemoveFromGlobalCluster"                     = concat([var.global_cluster_arn], var.aurora_cluster_arns)
     "ecs:DescribeServices"                            = values(var.ecs_service_arns)
-    "ecs:UpdateService"                               = [var.ecs_service_arns[var.region]]
+    "ecs:UpdateService"                               = values(var.ecs_service_arns)
     "dynamodb:GetItem"                                = [local.lease_table_arn]
     "dynamodb:PutItem"                                = [local.lease_table_arn]
     "dynamodb:UpdateItem"                             = [local.lease_table_arn]
-    "dynamodb:DeleteItem"                             = [local.lease_table_arn]
-    "dynamodb:DescribeTable"                          = [local.lease_table_arn, var.app_table_arn]
     "sns:Publish"                                     = [var.sns_topic_arn]
+    "sns:GetTopicAttributes"                          = [var.sns_topic_arn]
     "route53:ListResourceRecordSets"                  = ["arn:${local.partition}:route53:::hostedzone/${var.hosted_zone_id}"]
     "route53:ChangeResourceRecordSets"                = ["arn:${local.partition}:route53:::hostedzone/${var.hosted_zone_id}"]
     "route53:GetChange"                               = ["arn:${local.partition}:route53:::change/*"]
+    "route53:GetHealthCheckStatus"                    = ["arn:${local.partition}:route53:::healthcheck/*"]
     "ecr:DescribeImages"                              = [var.ecr_repository_arn]
     "secretsmanager:DescribeSecret"                   = [var.db_secret_arn]
     "states:DescribeStateMachine"                     = [local.state_machine_arn]
     "codedeploy:PutLifecycleEventHookExecutionStatus" = [var.codedeploy_deployment_group_arn]
+  }
+
+  # What a function reads in the OTHER region, on top of action_resources (which is this
+  # region's): decide's cooldown reads the peer's last-failover item. (Its DescribeAlarms in
+  # the peer needs nothing more: that action is granted on "*", with no region condition.)
+  # scale-compute's fencing of the old primary is covered by ecs:UpdateService on both services.
+  peer_resources = {
+    decide = { "dynamodb:GetItem" = [local.peer_lease_table_arn] }
   }
 
   function_settings = {
@@ -95,10 +106,16 @@ locals {
 
   zip = { for f in keys(local.function_actions) : f => "${var.lambda_artifacts_dir}/${f}/bootstrap.zip" }
 
+  # Every function's environment; function_environment adds a function's own settings.
   environment = {
     DROVER_TOPOLOGY    = var.topology_json
     DROVER_REGION_SELF = var.region
     RUST_LOG           = var.log_level
+  }
+
+  function_environment = {
+    # Optional in the code, but without it readiness skips its database-secret check.
+    readiness = { DROVER_DB_SECRET_ID = var.db_secret_arn }
   }
 }
 
@@ -174,7 +191,7 @@ data "aws_iam_policy_document" "functions" {
     content {
       sid       = replace(title(replace(statement.value, "/[:-]/", " ")), " ", "")
       actions   = [statement.value]
-      resources = lookup(local.action_resources, statement.value, ["*"])
+      resources = concat(lookup(local.action_resources, statement.value, ["*"]), try(local.peer_resources[each.key][statement.value], []))
 
       dynamic "condition" {
         for_each = statement.value == "cloudwatch:PutMetricData" ? [1] : []
@@ -258,7 +275,7 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = var.reserved_concurrency
 
   environment {
-    variables = local.environment
+    variables = merge(local.environment, lookup(local.function_environment, each.key, {}))
   }
 
   vpc_config {

@@ -128,7 +128,7 @@ variable "aurora_cluster_arns" {
 }
 
 variable "ecs_service_arns" {
-  description = "Per region: ARN of the application's ECS service (describe both, update only this region's)."
+  description = "Per region: ARN of the application's ECS service (describe and update both: this region's to activate it, the peer's to fence the old primary)."
   type        = map(string)
 }
 
@@ -148,7 +148,7 @@ variable "db_secret_arn" {
 }
 
 variable "app_table_arn" {
-  description = "The application's DynamoDB table replica in this region (readiness describes it)."
+  description = "The application's DynamoDB table replica in this region. No function calls DynamoDB on it today (readiness does not describe it), so no policy grants it."
   type        = string
 }
 
