@@ -226,6 +226,19 @@ data "aws_iam_policy_document" "functions" {
     resources = [aws_sqs_queue.dlq.arn]
   }
 
+  # The approval request (waitForTaskToken) goes to the region's encrypted events topic.
+  statement {
+    sid       = "ApprovalRequest"
+    actions   = ["sns:Publish"]
+    resources = [var.sns_topic_arn]
+  }
+
+  statement {
+    sid       = "ApprovalTopicKey"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [var.sns_kms_key_arn]
+  }
+
   statement {
     sid       = "PlatformKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -414,6 +427,8 @@ resource "aws_sfn_state_machine" "this" {
     fn_shift_traffic = aws_lambda_function.this["shift-traffic"].arn
     fn_verify        = aws_lambda_function.this["verify"].arn
     fn_notify        = aws_lambda_function.this["notify"].arn
+    # Modes listed in policy.approval_required wait here for a person (SendTaskSuccess).
+    approval_topic_arn = var.sns_topic_arn
   })
 
   logging_configuration {

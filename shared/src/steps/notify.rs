@@ -57,8 +57,8 @@ pub struct NotifyInput {
     /// Extra words for people, put first.
     #[serde(default)]
     pub message: Option<String>,
-    /// The results of the steps so far.
-    #[serde(default)]
+    /// The results of the steps so far (the state machine passes `null` for a step not reached).
+    #[serde(default, deserialize_with = "results_present")]
     pub results: Vec<StepResult>,
     #[serde(default)]
     pub error: Option<TaskError>,
@@ -71,6 +71,11 @@ pub struct NotifyInput {
     /// taken over or expired is reported, not an error: the report must still go out.
     #[serde(default)]
     pub release_lease: bool,
+}
+
+fn results_present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<StepResult>, D::Error> {
+    let all: Vec<Option<StepResult>> = Deserialize::deserialize(d)?;
+    Ok(all.into_iter().flatten().collect())
 }
 
 impl NotifyInput {
@@ -333,5 +338,22 @@ mod tests {
     fn a_malformed_input_names_the_field() {
         let err = NotifyInput::from_value(json!({"event_type": "run_exploded", "run_id": "r"})).unwrap_err();
         assert!(err.to_string().contains("event_type"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod state_machine_input {
+    use super::*;
+
+    #[test]
+    fn steps_not_reached_arrive_as_null_and_are_skipped() {
+        let input = NotifyInput::from_value(json!({
+            "event_type": "run_failed", "run_id": "r-1", "fencing_token": 4, "mode": "unplanned",
+            "from_region": "us-east-1", "to_region": "us-west-2", "results": [null, null, null, null],
+            "error": {"Error": "StepFailed", "Cause": "a step reported failed"}, "release_lease": false
+        }))
+        .unwrap();
+        assert!(input.results.is_empty());
+        assert!(!input.release_lease);
     }
 }
