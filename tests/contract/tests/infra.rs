@@ -106,7 +106,9 @@ fn strings(e: &Expression) -> Option<BTreeSet<String>> {
 fn local_ref(e: &Expression) -> Option<&str> {
     match e {
         Expression::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
-            (Expression::Variable(v), [TraversalOperator::GetAttr(name)]) if v.as_str() == "local" => Some(name.as_str()),
+            (Expression::Variable(v), [TraversalOperator::GetAttr(name)]) if v.as_str() == "local" => {
+                Some(name.as_str())
+            }
             _ => None,
         },
         _ => None,
@@ -116,9 +118,11 @@ fn local_ref(e: &Expression) -> Option<&str> {
 /// `local.<name>[each.key]`, `lookup(local.<name>, each.key, …)`, `try(local.<name>[each.key], …)`
 /// -> name: a per-function map.
 fn per_function_ref(e: &Expression) -> Option<&str> {
-    let each_key = |e: &Expression| matches!(e, Expression::Traversal(t)
+    let each_key = |e: &Expression| {
+        matches!(e, Expression::Traversal(t)
         if matches!(&t.expr, Expression::Variable(v) if v.as_str() == "each")
-        && matches!(t.operators.as_slice(), [TraversalOperator::GetAttr(k)] if k.as_str() == "key"));
+        && matches!(t.operators.as_slice(), [TraversalOperator::GetAttr(k)] if k.as_str() == "key"))
+    };
     match e {
         Expression::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
             (Expression::Variable(v), [TraversalOperator::GetAttr(name), TraversalOperator::Index(i)])
@@ -209,7 +213,9 @@ fn orchestrator() -> Orchestrator {
                     .extend(vars.keys().cloned());
             }
         } else {
-            panic!("environment.variables: cannot read {part:?} (use local.<common> and local.<per function>[each.key])");
+            panic!(
+                "environment.variables: cannot read {part:?} (use local.<common> and local.<per function>[each.key])"
+            );
         }
     }
 
@@ -231,7 +237,11 @@ fn lambda_arn_of(e: &Expression) -> Option<String> {
         Expression::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
             (
                 Expression::Variable(v),
-                [TraversalOperator::GetAttr(this), TraversalOperator::Index(Expression::String(f)), TraversalOperator::GetAttr(arn)],
+                [
+                    TraversalOperator::GetAttr(this),
+                    TraversalOperator::Index(Expression::String(f)),
+                    TraversalOperator::GetAttr(arn),
+                ],
             ) if v.as_str() == "aws_lambda_function" && this.as_str() == "this" && arn.as_str() == "arn" => {
                 Some(f.clone())
             }
@@ -280,7 +290,11 @@ fn iam_source(function: &str) -> Vec<String> {
         _ => vec![],
     };
     // A new step (verify) is found where the steps live.
-    candidates.extend([format!("shared/src/steps/{s}.rs"), format!("shared/src/policy/{s}.rs"), format!("shared/src/{s}/mod.rs")]);
+    candidates.extend([
+        format!("shared/src/steps/{s}.rs"),
+        format!("shared/src/policy/{s}.rs"),
+        format!("shared/src/{s}/mod.rs"),
+    ]);
     candidates
 }
 
@@ -308,13 +322,13 @@ fn code_actions(function: &str) -> Result<(String, BTreeSet<String>), String> {
 fn modules_used(main: &str) -> BTreeSet<String> {
     let lib = read("shared/src/lib.rs");
     let mut files = BTreeSet::new();
+    let reexport = Regex::new(r"pub use ([a-z_]+)::\{?([^};]*)\}?;").unwrap();
     let path = Regex::new(r"drover_core::((?:[a-z_][a-z0-9_]*::)*)(\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)").unwrap();
     for c in path.captures_iter(main) {
         let mut segments: Vec<String> = c[1].split("::").filter(|s| !s.is_empty()).map(String::from).collect();
         let leaf = &c[2];
         if segments.is_empty() {
             // `drover_core::Topology`: a re-export at the crate root (`pub use config::{…}`).
-            let reexport = Regex::new(r"pub use ([a-z_]+)::\{?([^};]*)\}?;").unwrap();
             for r in reexport.captures_iter(&lib) {
                 if r[2].split(',').any(|n| n.trim() == leaf) {
                     segments.push(r[1].to_string());
@@ -514,7 +528,9 @@ fn env_read_by(rel: &str, src: &str, all: &BTreeMap<(String, String), String>) -
             [v] => {
                 vars.insert((*v).clone());
             }
-            [] => return Err(format!("{rel}: {name} is not a constant this test can find in shared/src or functions/")),
+            [] => {
+                return Err(format!("{rel}: {name} is not a constant this test can find in shared/src or functions/"));
+            }
             _ => return Err(format!("{rel}: {name} is ambiguous ({hits:?}); name it by its module path")),
         }
     }
@@ -580,7 +596,8 @@ fn every_environment_variable_a_function_reads_is_set() {
 
     for v in &required_in_code {
         if optional.contains_key(v.as_str()) {
-            problems.push(format!("{v} is listed as optional in this test, but the code fails without it (MissingEnv)"));
+            problems
+                .push(format!("{v} is listed as optional in this test, but the code fails without it (MissingEnv)"));
         }
     }
 
@@ -671,7 +688,8 @@ fn each_functions_iam_actions_equal_what_drover_core_says_it_calls() {
         }
 
         // The adapters its main.rs builds itself must be covered by that list.
-        let main = std::fs::read_to_string(root().join(format!("functions/{function}/src/main.rs"))).unwrap_or_default();
+        let main =
+            std::fs::read_to_string(root().join(format!("functions/{function}/src/main.rs"))).unwrap_or_default();
         for rel in modules_used(&main).into_iter().filter(|r| r.starts_with("shared/src/aws/")) {
             if let Some(adapter) = declared_actions(&read(&rel)) {
                 let uncovered: Vec<_> = adapter.difference(&calls).collect();
@@ -689,15 +707,67 @@ fn each_functions_iam_actions_equal_what_drover_core_says_it_calls() {
         }
     }
 
+    // Statements every function gets besides its list: runtime plumbing only, or the list
+    // would not be the whole truth (and every role would get the extra action).
+    let body = parse_tf(ORCHESTRATOR);
+    let policy = block(&body, "data", "aws_iam_policy_document", "functions");
+    for st in policy.body.blocks().filter(|b| b.identifier.as_str() == "statement") {
+        let actions = attr(&st.body, "actions").and_then(strings).unwrap_or_default();
+        let resources = attr(&st.body, "resources").map(refs).unwrap_or_default().join(", ");
+        for a in &actions {
+            let plumbing = match a.as_str() {
+                "logs:CreateLogStream" | "logs:PutLogEvents" => {
+                    resources.contains("aws_cloudwatch_log_group.functions")
+                }
+                "sqs:SendMessage" => resources == "aws_sqs_queue.dlq.arn",
+                // The platform key: log group, environment and dead-letter encryption.
+                "kms:Decrypt" | "kms:GenerateDataKey" => resources == "var.kms_key_arn",
+                _ => false,
+            };
+            if !plumbing {
+                problems.push(format!(
+                    "data.aws_iam_policy_document.functions grants {a} on [{resources}] to EVERY function, outside local.function_actions"
+                ));
+            }
+        }
+    }
+
     // The policy really is generated from those lists.
     let src = read(ORCHESTRATOR);
-    for needle in ["for_each = local.function_actions", "actions   = local.kms_for_sns", "contains(each.value, \"sns:Publish\")"] {
+    for needle in
+        ["for_each = local.function_actions", "actions   = local.kms_for_sns", "contains(each.value, \"sns:Publish\")"]
+    {
         if !src.contains(needle) {
             problems.push(format!("{ORCHESTRATOR}: the functions' policy no longer has `{needle}`"));
         }
     }
 
     fail_with(&problems, "IAM actions in Terraform disagree with drover-core");
+}
+
+/// The references in an expression, as dotted paths (`var.kms_key_arn`,
+/// `aws_cloudwatch_log_group.functions[…].arn`); literals as themselves.
+fn refs(e: &Expression) -> Vec<String> {
+    match e {
+        Expression::Array(items) => items.iter().flat_map(refs).collect(),
+        Expression::String(s) => vec![s.clone()],
+        Expression::Traversal(t) => {
+            let mut path = match &t.expr {
+                Expression::Variable(v) => v.as_str().to_string(),
+                other => refs(other).join(""),
+            };
+            for op in &t.operators {
+                match op {
+                    TraversalOperator::GetAttr(a) => path.push_str(&format!(".{}", a.as_str())),
+                    _ => path.push_str("[…]"),
+                }
+            }
+            vec![path]
+        }
+        Expression::TemplateExpr(t) => vec![t.to_string()],
+        Expression::FuncCall(f) => f.args.iter().flat_map(refs).collect(),
+        _ => vec![format!("{e:?}")],
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -750,6 +820,22 @@ fn task_functions(state: &Value) -> Option<Vec<String>> {
     None
 }
 
+/// The IAM action of an optimized or SDK integration: `arn:aws:states:::sns:publish.waitForTaskToken`
+/// -> sns:Publish; `arn:aws:states:::aws-sdk:dynamodb:updateItem` -> dynamodb:UpdateItem.
+fn integration_action(resource: &str) -> Option<String> {
+    let rest = resource.split(":states:::").nth(1)?;
+    let rest = rest.strip_prefix("aws-sdk:").unwrap_or(rest);
+    let (service, op) = rest.split_once(':')?;
+    let op = op.split('.').next()?;
+    let mut c = op.chars();
+    let op = c.next()?.to_ascii_uppercase().to_string() + c.as_str();
+    Some(match (service, op.as_str()) {
+        ("lambda", "Invoke") => "lambda:InvokeFunction".to_string(),
+        ("states", "StartExecution") => "states:StartExecution".to_string(),
+        _ => format!("{service}:{op}"),
+    })
+}
+
 fn all_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     match v {
         Value::String(s) => out.push(s),
@@ -769,6 +855,15 @@ fn every_state_machine_task_names_a_function_that_exists() {
     let crates = function_names();
     let mut problems = Vec::new();
 
+    let body = parse_tf(ORCHESTRATOR);
+    let machine_actions: BTreeSet<String> = block(&body, "data", "aws_iam_policy_document", "state_machine")
+        .body
+        .blocks()
+        .filter(|b| b.identifier.as_str() == "statement")
+        .filter_map(|b| attr(&b.body, "actions").and_then(strings))
+        .flatten()
+        .collect();
+
     let mut all = Vec::new();
     states(&asl, "", &mut all);
     assert!(!all.is_empty(), "{ASL} has no States");
@@ -779,18 +874,35 @@ fn every_state_machine_task_names_a_function_that_exists() {
         }
         tasks += 1;
         match task_functions(state) {
-            None => {} // another service integration: no function to check
-            Some(names) if names.is_empty() => {
-                problems.push(format!("Task {path} invokes Lambda but its FunctionName is not a ${{fn_<function>}} placeholder"))
+            None => {
+                // Another service integration: the state machine's own role must allow it.
+                let resource = state.get("Resource").and_then(Value::as_str).unwrap_or("");
+                match integration_action(resource) {
+                    Some(action) if !machine_actions.contains(&action) => problems.push(format!(
+                        "Task {path} calls {action} ({resource}) but data.aws_iam_policy_document.state_machine does not allow it"
+                    )),
+                    Some(action) if action.starts_with("sns:") && !machine_actions.contains("kms:GenerateDataKey") => {
+                        problems.push(format!(
+                            "Task {path} publishes to an encrypted topic but the state machine's role has no kms:GenerateDataKey"
+                        ))
+                    }
+                    Some(_) => {}
+                    None => problems.push(format!("Task {path}: cannot tell what {resource:?} calls")),
+                }
             }
+            Some(names) if names.is_empty() => problems.push(format!(
+                "Task {path} invokes Lambda but its FunctionName is not a ${{fn_<function>}} placeholder"
+            )),
             Some(names) => {
                 for p in names {
                     let Some(function) = p.strip_prefix("fn_").map(|f| f.replace('_', "-")) else {
-                        problems.push(format!("Task {path} invokes ${{{p}}}, which is not a fn_<function> placeholder"));
+                        problems
+                            .push(format!("Task {path} invokes ${{{p}}}, which is not a fn_<function> placeholder"));
                         continue;
                     };
                     if !crates.contains(&function) {
-                        problems.push(format!("Task {path} invokes {function} (${{{p}}}): no crate functions/{function}"));
+                        problems
+                            .push(format!("Task {path} invokes {function} (${{{p}}}): no crate functions/{function}"));
                     }
                     if !tf.actions.contains_key(&function) {
                         problems.push(format!(
@@ -849,6 +961,12 @@ fn readers_understand_the_shapes_they_rely_on() {
     assert_eq!(tasks[0], Some(vec!["fn_a".to_string()]));
     assert_eq!(tasks[2], None);
     assert_eq!(tasks[4], Some(vec!["fn_b_c".to_string()]));
+    assert_eq!(integration_action("arn:aws:states:::sns:publish.waitForTaskToken").as_deref(), Some("sns:Publish"));
+    assert_eq!(
+        integration_action("arn:aws:states:::aws-sdk:dynamodb:updateItem").as_deref(),
+        Some("dynamodb:UpdateItem")
+    );
+    assert_eq!(integration_action("arn:aws:states:::dynamodb:getItem").as_deref(), Some("dynamodb:GetItem"));
 
     let body = hcl::parse(
         r#"locals {
@@ -866,7 +984,12 @@ resource "r" "n" { v = lookup(local.per, each.key, {}) }"#,
 
     let main = "use drover_core::steps::{StepPorts, promote_db};\nuse drover_core::Topology;\nuse drover_core::aws::codedeploy::X;";
     let used = modules_used(main);
-    for f in ["shared/src/steps/mod.rs", "shared/src/steps/promote_db.rs", "shared/src/config.rs", "shared/src/aws/codedeploy.rs"] {
+    for f in [
+        "shared/src/steps/mod.rs",
+        "shared/src/steps/promote_db.rs",
+        "shared/src/config.rs",
+        "shared/src/aws/codedeploy.rs",
+    ] {
         assert!(used.contains(f), "{f} not in {used:?}");
     }
 }
