@@ -449,6 +449,15 @@ run "orchestrator" {
   }
 
   assert {
+    condition = (
+      anytrue([for s in data.aws_iam_policy_document.state_machine.statement : contains(s.actions, "sns:Publish") && toset(s.resources) == toset([var.sns_topic_arn])]) &&
+      anytrue([for s in data.aws_iam_policy_document.state_machine.statement : contains(s.actions, "kms:GenerateDataKey") && toset(s.resources) == toset([var.sns_kms_key_arn])]) &&
+      !anytrue([for s in data.aws_iam_policy_document.functions["probe"].statement : contains(s.actions, "sns:Publish")])
+    )
+    error_message = "The state machine publishes the approval request (topic and its key); functions get sns:Publish only from their action list."
+  }
+
+  assert {
     condition     = aws_vpc_security_group_egress_rule.functions_https.region == "us-west-2" && aws_vpc_security_group_egress_rule.functions_https.referenced_security_group_id == null
     error_message = "The functions' security group must not reference a group in another region."
   }

@@ -226,19 +226,6 @@ data "aws_iam_policy_document" "functions" {
     resources = [aws_sqs_queue.dlq.arn]
   }
 
-  # The approval request (waitForTaskToken) goes to the region's encrypted events topic.
-  statement {
-    sid       = "ApprovalRequest"
-    actions   = ["sns:Publish"]
-    resources = [var.sns_topic_arn]
-  }
-
-  statement {
-    sid       = "ApprovalTopicKey"
-    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-    resources = [var.sns_kms_key_arn]
-  }
-
   statement {
     sid       = "PlatformKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -393,6 +380,20 @@ data "aws_iam_policy_document" "state_machine" {
     sid       = "Tracing"
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
     resources = ["*"]
+  }
+
+  # The approval request (sns:publish.waitForTaskToken) is published by the state machine
+  # itself, to the region's encrypted events topic.
+  statement {
+    sid       = "ApprovalRequest"
+    actions   = ["sns:Publish"]
+    resources = [var.sns_topic_arn]
+  }
+
+  statement {
+    sid       = "ApprovalTopicKey"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [var.sns_kms_key_arn]
   }
 
   statement {
