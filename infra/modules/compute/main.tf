@@ -570,16 +570,71 @@ resource "aws_codedeploy_app" "this" {
   tags = var.tags
 }
 
+# What stops a deployment and rolls it back: 5xx answers from the targets, or an unhealthy
+# target in either group (blue and green swap roles on every deployment). The hook
+# (bluegreen-hook) fails a deployment before production traffic moves; these alarms catch
+# what shows only under production traffic, through the canary and the termination wait.
+locals {
+  deployment_alarms = {
+    target-5xx = {
+      metric    = "HTTPCode_Target_5XX_Count"
+      statistic = "Sum"
+      threshold = var.deployment_5xx_threshold
+      periods   = 1
+      dims      = { LoadBalancer = aws_lb.this.arn_suffix }
+    }
+    unhealthy-blue = {
+      metric    = "UnHealthyHostCount"
+      statistic = "Maximum"
+      threshold = 1
+      periods   = 2
+      dims      = { LoadBalancer = aws_lb.this.arn_suffix, TargetGroup = aws_lb_target_group.this["blue"].arn_suffix }
+    }
+    unhealthy-green = {
+      metric    = "UnHealthyHostCount"
+      statistic = "Maximum"
+      threshold = 1
+      periods   = 2
+      dims      = { LoadBalancer = aws_lb.this.arn_suffix, TargetGroup = aws_lb_target_group.this["green"].arn_suffix }
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "deployment" {
+  for_each = local.deployment_alarms
+
+  region              = var.region
+  alarm_name          = "${var.name}-deploy-${each.key}-${var.region}"
+  alarm_description   = "Stops and rolls back a blue/green deployment of ${var.name} (CodeDeploy alarm configuration)."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = each.value.metric
+  statistic           = each.value.statistic
+  dimensions          = each.value.dims
+  period              = 60
+  evaluation_periods  = each.value.periods
+  datapoints_to_alarm = each.value.periods
+  threshold           = each.value.threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+
+  tags = var.tags
+}
+
 resource "aws_codedeploy_deployment_group" "this" {
   region                 = var.region
   app_name               = aws_codedeploy_app.this.name
   deployment_group_name  = local.service_name
   service_role_arn       = aws_iam_role.codedeploy.arn
-  deployment_config_name = "CodeDeployDefault.ECSAllAtOnce"
+  deployment_config_name = var.deployment_config_name
 
   auto_rollback_configuration {
     enabled = true
     events  = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
+  }
+
+  alarm_configuration {
+    enabled = true
+    alarms  = [for a in aws_cloudwatch_metric_alarm.deployment : a.alarm_name]
   }
 
   blue_green_deployment_config {
@@ -589,7 +644,7 @@ resource "aws_codedeploy_deployment_group" "this" {
 
     terminate_blue_instances_on_deployment_success {
       action                           = "TERMINATE"
-      termination_wait_time_in_minutes = 15
+      termination_wait_time_in_minutes = var.termination_wait_minutes
     }
   }
 

@@ -112,3 +112,13 @@ output "codedeploy_role_name" {
   description = "Name of the CodeDeploy service role (the orchestrator lets it invoke bluegreen-hook)."
   value       = aws_iam_role.codedeploy.name
 }
+
+output "test_listener_port" {
+  description = "Port of the blue/green test listener (the bluegreen-hook checks the green tasks through it)."
+  value       = aws_lb_listener.test.port
+}
+
+output "deployment_alarm_names" {
+  description = "Alarms that stop and roll back a blue/green deployment."
+  value       = [for a in aws_cloudwatch_metric_alarm.deployment : a.alarm_name]
+}

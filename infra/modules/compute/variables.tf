@@ -157,3 +157,31 @@ variable "waf_rate_limit" {
   type        = number
   default     = 2000
 }
+
+variable "deployment_config_name" {
+  description = "CodeDeploy traffic shifting of a blue/green deployment: a predefined ECS canary, linear or all-at-once configuration."
+  type        = string
+  default     = "CodeDeployDefault.ECSCanary10Percent5Minutes"
+
+  validation {
+    condition     = can(regex("^CodeDeployDefault\\.ECS(AllAtOnce|Canary10Percent(5|15)Minutes|Linear10PercentEvery(1|3)Minutes)$", var.deployment_config_name))
+    error_message = "deployment_config_name must be a predefined ECS configuration: CodeDeployDefault.ECSAllAtOnce, ECSCanary10Percent5Minutes, ECSCanary10Percent15Minutes, ECSLinear10PercentEvery1Minutes or ECSLinear10PercentEvery3Minutes."
+  }
+}
+
+variable "termination_wait_minutes" {
+  description = "Minutes the old (blue) tasks keep running after a successful deployment: the window in which an alarm still rolls back at once."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.termination_wait_minutes >= 0 && var.termination_wait_minutes <= 2880
+    error_message = "termination_wait_minutes must be 0 to 2880 (CodeDeploy's limit)."
+  }
+}
+
+variable "deployment_5xx_threshold" {
+  description = "Target 5xx answers in one minute that stop a deployment and roll it back."
+  type        = number
+  default     = 5
+}
