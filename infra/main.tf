@@ -239,5 +239,14 @@ module "orchestrator" {
   codedeploy_deployment_group_arn = module.compute[each.key].codedeploy_deployment_group_arn
   codedeploy_role_name            = module.compute[each.key].codedeploy_role_name
 
+  # bluegreen-hook reaches the green tasks through the test listener: TLS to the
+  # application's name (the certificate's), connection to this region's ALB.
+  test_listener_port = module.compute[each.key].test_listener_port
+  bluegreen_hook_environment = merge({
+    DROVER_HOOK_TEST_URL    = "https://${var.record_name}:${module.compute[each.key].test_listener_port}"
+    DROVER_HOOK_CONNECT_TO  = module.compute[each.key].alb_dns_name
+    DROVER_HOOK_HEALTH_PATH = var.health_check_path
+  }, var.bluegreen_hook_settings)
+
   tags = local.tags
 }

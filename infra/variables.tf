@@ -198,3 +198,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "bluegreen_hook_settings" {
+  description = "More DROVER_HOOK_* settings of bluegreen-hook, e.g. the smoke request: { DROVER_HOOK_SMOKE_PATH = \"/api/ping\", DROVER_HOOK_SMOKE_EXPECT_BODY = \"pong\" } (see drover_core::deploy::hook)."
+  type        = map(string)
+  default     = {}
+}

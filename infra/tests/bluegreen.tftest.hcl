@@ -155,3 +155,103 @@ run "rejects_a_non_ecs_config" {
 
   expect_failures = [var.deployment_config_name]
 }
+
+# bluegreen-hook's side: its settings reach its environment (and only its), and it may
+# reach the test listener.
+run "hook_environment" {
+  command = plan
+
+  module {
+    source = "./modules/orchestrator"
+  }
+
+  variables {
+    region                          = "us-west-2"
+    peer_region                     = "us-east-1"
+    topology_json                   = jsonencode(jsondecode(file("../docs/topology.example.json")))
+    lambda_artifacts_dir            = "../target/lambda-not-built"
+    kms_key_arn                     = "arn:aws:kms:us-west-2:123456789012:key/platform"
+    subnet_ids                      = ["subnet-q1", "subnet-q2", "subnet-q3"]
+    vpc_id                          = "vpc-2"
+    signal_alarm_names              = ["drover-shop-probe-us-east-1"]
+    forwarded_alarm_names           = ["drover-shop-alb-5xx-us-west-2"]
+    sns_topic_arn                   = "arn:aws:sns:us-west-2:123456789012:drover-shop-events"
+    sns_kms_key_arn                 = "arn:aws:kms:us-west-2:123456789012:key/sns"
+    hosted_zone_id                  = "Z0123456789ABCDEFGHIJ"
+    global_cluster_arn              = "arn:aws:rds::123456789012:global-cluster:drover-shop"
+    aurora_cluster_arns             = ["arn:aws:rds:us-east-1:123456789012:cluster:drover-shop-us-east-1", "arn:aws:rds:us-west-2:123456789012:cluster:drover-shop-us-west-2"]
+    ecs_service_arns                = { "us-east-1" = "arn:aws:ecs:us-east-1:123456789012:service/c1/app", "us-west-2" = "arn:aws:ecs:us-west-2:123456789012:service/c2/app" }
+    ecs_task_definition_family      = "drover-shop-app"
+    ecr_repository_arn              = "arn:aws:ecr:us-west-2:123456789012:repository/shop"
+    db_secret_arn                   = "arn:aws:secretsmanager:us-west-2:123456789012:secret:drover-shop/aurora/master-AbCdEf"
+    app_table_arn                   = "arn:aws:dynamodb:us-west-2:123456789012:table/shop-data"
+    codedeploy_deployment_group_arn = "arn:aws:codedeploy:us-west-2:123456789012:deploymentgroup:drover-shop-app/app"
+    codedeploy_role_name            = "drover-shop-codedeploy-us-west-2"
+    test_listener_port              = 8443
+    bluegreen_hook_environment = {
+      DROVER_HOOK_TEST_URL   = "https://app.shop.example.com:8443"
+      DROVER_HOOK_CONNECT_TO = "drover-shop-123456.us-west-2.elb.amazonaws.com"
+      DROVER_HOOK_SMOKE_PATH = "/api/ping"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this["bluegreen-hook"].environment[0].variables["DROVER_HOOK_TEST_URL"] == "https://app.shop.example.com:8443" &&
+      aws_lambda_function.this["bluegreen-hook"].environment[0].variables["DROVER_HOOK_CONNECT_TO"] == "drover-shop-123456.us-west-2.elb.amazonaws.com" &&
+      aws_lambda_function.this["bluegreen-hook"].environment[0].variables["DROVER_HOOK_SMOKE_PATH"] == "/api/ping" &&
+      aws_lambda_function.this["bluegreen-hook"].environment[0].variables["DROVER_REGION_SELF"] == "us-west-2"
+    )
+    error_message = "bluegreen-hook gets its test-listener URL, the ALB to connect to and the smoke request."
+  }
+
+  assert {
+    condition     = alltrue([for k, f in aws_lambda_function.this : k == "bluegreen-hook" || !contains(keys(f.environment[0].variables), "DROVER_HOOK_TEST_URL")])
+    error_message = "Only bluegreen-hook has the hook's settings."
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_egress_rule.functions_test_listener[0].from_port == 8443 && aws_vpc_security_group_egress_rule.functions_test_listener[0].to_port == 8443
+    error_message = "The functions may reach the test listener's port (and only that one besides HTTPS)."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this["bluegreen-hook"].timeout >= 40
+    error_message = "bluegreen-hook's timeout exceeds its worst case with the default settings (5 rounds x 2 requests x 3 s + a round: 36 s)."
+  }
+}
+
+run "hook_settings_are_hook_variables_only" {
+  command = plan
+
+  module {
+    source = "./modules/orchestrator"
+  }
+
+  variables {
+    region                          = "us-west-2"
+    peer_region                     = "us-east-1"
+    topology_json                   = jsonencode(jsondecode(file("../docs/topology.example.json")))
+    lambda_artifacts_dir            = "../target/lambda-not-built"
+    kms_key_arn                     = "arn:aws:kms:us-west-2:123456789012:key/platform"
+    subnet_ids                      = ["subnet-q1"]
+    vpc_id                          = "vpc-2"
+    signal_alarm_names              = []
+    forwarded_alarm_names           = []
+    sns_topic_arn                   = "arn:aws:sns:us-west-2:123456789012:drover-shop-events"
+    sns_kms_key_arn                 = "arn:aws:kms:us-west-2:123456789012:key/sns"
+    hosted_zone_id                  = "Z0123456789ABCDEFGHIJ"
+    global_cluster_arn              = "arn:aws:rds::123456789012:global-cluster:drover-shop"
+    aurora_cluster_arns             = []
+    ecs_service_arns                = { "us-west-2" = "arn:aws:ecs:us-west-2:123456789012:service/c2/app" }
+    ecs_task_definition_family      = "drover-shop-app"
+    ecr_repository_arn              = "arn:aws:ecr:us-west-2:123456789012:repository/shop"
+    db_secret_arn                   = "arn:aws:secretsmanager:us-west-2:123456789012:secret:x"
+    app_table_arn                   = "arn:aws:dynamodb:us-west-2:123456789012:table/shop-data"
+    codedeploy_deployment_group_arn = "arn:aws:codedeploy:us-west-2:123456789012:deploymentgroup:drover-shop-app/app"
+    codedeploy_role_name            = "drover-shop-codedeploy-us-west-2"
+    bluegreen_hook_environment      = { RUST_LOG = "debug" }
+  }
+
+  expect_failures = [var.bluegreen_hook_environment]
+}

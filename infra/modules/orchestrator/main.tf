@@ -116,6 +116,8 @@ locals {
   function_environment = {
     # Optional in the code, but without it readiness skips its database-secret check.
     readiness = { DROVER_DB_SECRET_ID = var.db_secret_arn }
+    # Where the green tasks answer during a blue/green deployment (drover_core::deploy::hook).
+    bluegreen-hook = var.bluegreen_hook_environment
   }
 }
 
@@ -139,6 +141,18 @@ resource "aws_vpc_security_group_egress_rule" "functions_https" {
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_egress_rule" "functions_test_listener" {
+  count = var.test_listener_port == null ? 0 : 1
+
+  region            = var.region
+  security_group_id = aws_security_group.functions.id
+  description       = "bluegreen-hook to the ALB's blue/green test listener (public ALB, reached through the NAT)"
+  ip_protocol       = "tcp"
+  from_port         = var.test_listener_port
+  to_port           = var.test_listener_port
   cidr_ipv4         = "0.0.0.0/0"
 }
 

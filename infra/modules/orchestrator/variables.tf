@@ -167,3 +167,20 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "bluegreen_hook_environment" {
+  description = "Environment of bluegreen-hook (DROVER_HOOK_*): the test listener's URL under the application's name, the ALB to connect to, the health path, the smoke request. See drover_core::deploy::hook."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.bluegreen_hook_environment) : startswith(k, "DROVER_HOOK_")])
+    error_message = "bluegreen_hook_environment takes DROVER_HOOK_* variables only."
+  }
+}
+
+variable "test_listener_port" {
+  description = "Port of the ALB's blue/green test listener that bluegreen-hook reaches (null: no egress rule)."
+  type        = number
+  default     = null
+}
