@@ -156,6 +156,7 @@ struct Orchestrator {
 fn orchestrator() -> Orchestrator {
     let body = parse_tf(ORCHESTRATOR);
     let locals = locals(&body);
+    let module_call = orchestrator_call();
 
     let actions: BTreeMap<String, BTreeSet<String>> = object(local(&locals, "function_actions"))
         .expect("local.function_actions is an object literal: function -> [actions]")
@@ -206,11 +207,10 @@ fn orchestrator() -> Orchestrator {
         } else if let Some(name) = per_function_ref(part) {
             let per = object(local(&locals, name)).unwrap_or_else(|| panic!("local.{name} is an object literal"));
             for (f, vars) in per {
-                let vars = object(vars).unwrap_or_else(|| panic!("local.{name}[{f}] is an object literal"));
                 environment
                     .get_mut(&f)
                     .unwrap_or_else(|| panic!("local.{name} sets variables for {f}, which is not a function"))
-                    .extend(vars.keys().cloned());
+                    .extend(static_keys(vars, &module_call));
             }
         } else {
             panic!(
@@ -229,6 +229,40 @@ fn orchestrator() -> Orchestrator {
     };
 
     Orchestrator { actions, kms_for_sns, environment, template_vars }
+}
+
+/// The root module's `module "…" { source = "./modules/orchestrator" … }` arguments.
+fn orchestrator_call() -> BTreeMap<String, Expression> {
+    let body = parse_tf("infra/main.tf");
+    let call = body
+        .blocks()
+        .find(|b| {
+            b.identifier.as_str() == "module"
+                && matches!(attr(&b.body, "source"), Some(Expression::String(s)) if s == "./modules/orchestrator")
+        })
+        .expect("infra/main.tf instantiates ./modules/orchestrator");
+    call.body.attributes().map(|a| (a.key.as_str().to_string(), a.expr.clone())).collect()
+}
+
+/// The keys an environment map certainly has: object literals, `merge(…)` of them, and a
+/// module variable (`var.x`) through what the root passes for it. Anything else (a variable
+/// of the root, a function) may be empty, so it contributes nothing: what a function requires
+/// must be visible in the code of infra/.
+fn static_keys(e: &Expression, module_call: &BTreeMap<String, Expression>) -> BTreeSet<String> {
+    match e {
+        Expression::Object(_) => object(e).map(|o| o.into_keys().collect()).unwrap_or_default(),
+        Expression::Parenthesis(e) => static_keys(e, module_call),
+        Expression::FuncCall(f) if f.name.name.as_str() == "merge" => {
+            f.args.iter().flat_map(|a| static_keys(a, module_call)).collect()
+        }
+        Expression::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
+            (Expression::Variable(v), [TraversalOperator::GetAttr(name)]) if v.as_str() == "var" => {
+                module_call.get(name.as_str()).map(|passed| static_keys(passed, &BTreeMap::new())).unwrap_or_default()
+            }
+            _ => BTreeSet::new(),
+        },
+        _ => BTreeSet::new(),
+    }
 }
 
 /// `aws_lambda_function.this["<function>"].arn` -> function.
@@ -980,6 +1014,10 @@ resource "r" "n" { v = lookup(local.per, each.key, {}) }"#,
     assert_eq!(a.keys().collect::<Vec<_>>(), ["b", "promote-db"]);
     assert_eq!(strings(a["promote-db"]).unwrap(), BTreeSet::from(["x:Y".to_string()]));
     let r = block(&body, "resource", "r", "n");
+    let passed =
+        BTreeMap::from([("hook".to_string(), "merge({ A = \"1\" }, var.more)".parse::<Expression>().unwrap())]);
+    let e: Expression = "merge({ B = 1 }, var.hook, var.unknown)".parse().unwrap();
+    assert_eq!(static_keys(&e, &passed), BTreeSet::from(["A".to_string(), "B".to_string()]));
     assert_eq!(attr(&r.body, "v").and_then(per_function_ref), Some("per"));
 
     let main = "use drover_core::steps::{StepPorts, promote_db};\nuse drover_core::Topology;\nuse drover_core::aws::codedeploy::X;";
