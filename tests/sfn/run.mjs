@@ -1,6 +1,11 @@
 // Executes the failover state machine locally.
 //
-//   node --require ./polyfill.cjs run.mjs --asl FILE --region R --invoke URL [--speed N] [--validate-only] < input.json
+//   node --require ./polyfill.cjs run.mjs --asl FILE --region R --invoke URL [--speed N]
+//        [--emulator URL] [--poll-seconds S] [--approve] [--validate-only] < input.json
+//
+// With --emulator, Wait states do not sleep: each moves the emulator's modeled clock forward by
+// its duration (POST /_drover/clock {"advance_to"}), so real work costs real time and waiting
+// costs modeled time only; parallel branches waiting side by side end at the later target.
 //
 // The ASL template is rendered as Terraform renders it (${fn_<name>} -> a Lambda ARN in R).
 // Every Task state calls the Lambda Invoke API at URL (cargo lambda watch) with its input;
@@ -15,7 +20,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import aslValidator from 'asl-validator';
 
 function args(argv) {
-  const out = { speed: 1 };
+  const out = { speed: 1, pollSeconds: 10, approve: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -29,6 +34,9 @@ function args(argv) {
       case '--speed': out.speed = Number(value()); break;
       case '--account': out.account = value(); break;
       case '--validate-only': out.validateOnly = true; break;
+      case '--poll-seconds': out.pollSeconds = Number(value()); break;
+      case '--approve': out.approve = true; break;
+      case '--emulator': out.emulator = value(); break;
       default: throw new Error(`unknown argument ${flag}`);
     }
   }
@@ -49,6 +57,28 @@ export function render(template, region, account) {
 
 function functionName(arn) {
   return arn.split(':').pop();
+}
+
+const WAIT_RESOURCE = 'arn:aws:lambda:local:000000000000:function:drover-modeled-wait';
+
+/** `$.a.b` on a plain object (the only JSONPath form the Wait states use). */
+function jsonPath(obj, path) {
+  return path.replace(/^\$\.?/, '').split('.').filter(Boolean).reduce((o, k) => (o == null ? o : o[k]), obj);
+}
+
+/** Wait states become Tasks that advance the modeled clock; their path is kept in Comment. */
+function advanceWaits(states) {
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type === 'Wait') {
+      states[name] = {
+        Type: 'Task',
+        Resource: WAIT_RESOURCE,
+        Comment: state.SecondsPath ?? String(state.Seconds ?? ''),
+        ...(state.Next ? { Next: state.Next } : { End: true }),
+      };
+    }
+    for (const branch of state.Branches ?? []) advanceWaits(branch.States);
+  }
 }
 
 function walk(states, visit) {
@@ -97,10 +127,34 @@ async function main() {
   if (!a.invoke) throw new Error('--invoke is required to run');
   const input = JSON.parse(readFileSync(0, 'utf8') || 'null');
 
+  if (a.emulator) advanceWaits(definition.States);
   const taskResourceLocalHandlers = {};
   const waitTimeOverrides = {};
   const retryIntervalOverrides = {};
   walk(definition.States, (name, state) => {
+    if (state.Type === 'Task' && String(state.Resource).includes('.waitForTaskToken')) {
+      // A person approves through SendTaskSuccess; locally --approve plays that person.
+      taskResourceLocalHandlers[name] = async (payload) => {
+        emit({ type: 'ApprovalRequested', state: name, request: payload });
+        if (a.approve) return { approved_by: 'drover-sfn-local --approve' };
+        const err = new Error('no approval given (run with --approve to approve)');
+        err.name = 'States.Timeout';
+        throw err;
+      };
+      return;
+    }
+    if (state.Type === 'Task' && state.Resource === WAIT_RESOURCE) {
+      taskResourceLocalHandlers[name] = async (payload) => {
+        const spec = String(state.Comment ?? '');
+        const seconds = Number(spec.startsWith('$') ? jsonPath(payload, spec) : spec);
+        const clock = await (await fetch(`${a.emulator}/_drover/clock`)).json();
+        const target = clock.modeled_now + (Number.isFinite(seconds) ? seconds : a.pollSeconds);
+        await fetch(`${a.emulator}/_drover/clock`, { method: 'POST', body: JSON.stringify({ advance_to: target }) });
+        emit({ type: 'ModeledWait', state: name, seconds, until: target });
+        return payload;
+      };
+      return;
+    }
     if (state.Type === 'Task') {
       const fn = functionName(state.Resource);
       taskResourceLocalHandlers[name] = async (payload) => {
@@ -111,8 +165,10 @@ async function main() {
         retryIntervalOverrides[name] = ((r.IntervalSeconds ?? 1) * 1000) / a.speed;
       }
     }
-    if (state.Type === 'Wait' && typeof state.Seconds === 'number') {
-      waitTimeOverrides[name] = (state.Seconds * 1000) / a.speed;
+    if (state.Type === 'Wait') {
+      // SecondsPath waits (a step's suggested wait) poll every --poll-seconds of modeled time.
+      const seconds = typeof state.Seconds === 'number' ? state.Seconds : a.pollSeconds;
+      waitTimeOverrides[name] = (seconds * 1000) / a.speed;
     }
   });
 

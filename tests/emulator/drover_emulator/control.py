@@ -105,7 +105,15 @@ def _set_clock(environ: dict, body: dict, m: Any) -> tuple[int, Any]:
         STATE.clock.set_speed(float(body["speed"]))
     if "advance" in body:
         STATE.clock.advance(float(body["advance"]))
+    if "advance_to" in body:
+        STATE.clock.advance_to(float(body["advance_to"]))
     return 200, _clock_json()
+
+
+@route("POST", "/clock/at")
+def _clock_at(environ: dict, body: dict, m: Any) -> tuple[int, Any]:
+    """Modeled times of wall-clock epochs (seconds): {"wall": [..]} -> {"modeled": [..]}."""
+    return 200, {"modeled": [STATE.clock.modeled_at(float(t)) for t in body["wall"]]}
 
 
 @route("GET", "/durations")

@@ -42,6 +42,25 @@ class Clock:
                 self._speed = float(speed)
             self._anchor_real = time.monotonic()
             self._anchor_modeled = time.time()
+            self._history: list[tuple[float, float, float]] = []
+            self._record()
+
+    def _record(self) -> None:
+        """Keeps (wall-clock epoch, modeled, speed) at every anchor change (lock held), so a
+        wall-clock timestamp taken by another process can be placed on the modeled clock."""
+        wall = time.time() - (time.monotonic() - self._anchor_real)
+        self._history.append((wall, self._anchor_modeled, self._speed))
+
+    def modeled_at(self, wall_epoch: float) -> float:
+        """Modeled time at a wall-clock epoch (seconds), using the anchors in force then."""
+        with self._lock:
+            anchor = self._history[0]
+            for h in self._history:
+                if h[0] <= wall_epoch:
+                    anchor = h
+                else:
+                    break
+            return anchor[1] + (wall_epoch - anchor[0]) * anchor[2]
 
     def now(self) -> float:
         with self._lock:
@@ -59,12 +78,30 @@ class Clock:
             self._anchor_modeled += (real - self._anchor_real) * self._speed
             self._anchor_real = real
             self._speed = float(speed)
+            self._record()
+
+    def advance_to(self, modeled: float) -> float:
+        """Moves modeled time forward to `modeled` if it is behind (never back); returns now.
+        Concurrent waiters (parallel branches) each ask for their own target: the clock ends
+        at the latest, as if they had waited side by side."""
+        with self._lock:
+            real = time.monotonic()
+            now = self._anchor_modeled + (real - self._anchor_real) * self._speed
+            if modeled > now:
+                self._anchor_modeled = modeled
+                self._anchor_real = real
+                self._record()
+                now = modeled
+            return now
 
     def advance(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError("advance must be >= 0 (modeled time never goes back)")
         with self._lock:
-            self._anchor_modeled += float(seconds)
+            real = time.monotonic()
+            self._anchor_modeled += (real - self._anchor_real) * self._speed + float(seconds)
+            self._anchor_real = real
+            self._record()
 
 
 @dataclass

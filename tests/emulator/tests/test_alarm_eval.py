@@ -103,3 +103,22 @@ def test_dns_answer_follows_health_and_fails_open(emu):
     # The data plane answers while the control plane's region is down.
     emu.control("POST", "regions/us-east-1/down", {})
     assert answer()["answers"]
+
+
+def test_clock_advance_to_moves_forward_only(emu):
+    now = emu.control("GET", "clock")["modeled_now"]
+    after = emu.control("POST", "clock", {"advance_to": now + 60})["modeled_now"]
+    assert after >= now + 60
+    again = emu.control("POST", "clock", {"advance_to": now + 30})["modeled_now"]
+    assert again >= after, "an earlier target does not move the clock back"
+
+
+def test_wall_clock_times_map_onto_the_modeled_clock_across_jumps(emu):
+    import time
+    before = time.time()
+    m_before = emu.control("GET", "clock")["modeled_now"]
+    emu.control("POST", "clock", {"advance": 100})
+    after = time.time()
+    got = emu.control("POST", "clock/at", {"wall": [before, after]})["modeled"]
+    assert abs(got[0] - m_before) < 0.5, (got[0], m_before)
+    assert got[1] - got[0] >= 100, got

@@ -77,31 +77,12 @@ impl Emulator {
 
     /// One control-API call; panics on a transport error or a non-2xx answer.
     pub fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut stream = TcpStream::connect(&self.addr).expect("connect to the emulator");
-        stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        )
-        .expect("send control request");
-        let mut raw = String::new();
-        stream.read_to_string(&mut raw).expect("read control answer");
-        let (head, payload) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-        let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        assert!((200..300).contains(&status), "{method} {path} -> {head}\n{payload}");
-        let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-            dechunk(payload)
-        } else {
-            payload.to_string()
-        };
-        if payload.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&payload).unwrap_or(Value::String(payload))
-        }
+        ControlClient { addr: self.addr.clone() }.control(method, path, body)
+    }
+
+    /// A client of this emulator's control API that can move to another thread.
+    pub fn control_client(&self) -> ControlClient {
+        ControlClient { addr: self.addr.clone() }
     }
 
     pub fn reset(&self) {
@@ -243,6 +224,53 @@ impl Emulator {
     }
 }
 
+/// The emulator's control API, by address only (`Send`, cheap to clone).
+#[derive(Clone, Debug)]
+pub struct ControlClient {
+    addr: String,
+}
+
+impl ControlClient {
+    pub fn new(endpoint: &str) -> ControlClient {
+        ControlClient { addr: endpoint.trim_start_matches("http://").trim_end_matches('/').to_string() }
+    }
+
+    /// One control-API call; panics on a transport error or a non-2xx answer.
+    pub fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut stream = TcpStream::connect(&self.addr).expect("connect to the emulator");
+        stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        )
+        .expect("send control request");
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).expect("read control answer");
+        let (head, payload) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        assert!((200..300).contains(&status), "{method} {path} -> {head}\n{payload}");
+        let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+            dechunk(payload)
+        } else {
+            payload.to_string()
+        };
+        if payload.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&payload).unwrap_or(Value::String(payload))
+        }
+    }
+
+
+    /// Route 53's data plane for a weighted record set (see `Emulator::dns_answer`).
+    pub fn dns_answer(&self, zone_id: &str, name: &str, record_type: &str) -> Value {
+        self.control("GET", &format!("/_drover/dns/answer?zone_id={zone_id}&name={name}&type={record_type}"), None)
+    }
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -327,5 +355,102 @@ impl Drop for AppEndpoint {
         if let Some(w) = self.worker.take() {
             let _ = w.join();
         }
+    }
+}
+
+/// `cargo lambda`, installed from PyPI next to the project's Python (or `DROVER_CARGO_LAMBDA`).
+pub fn cargo_lambda() -> PathBuf {
+    if let Ok(p) = std::env::var("DROVER_CARGO_LAMBDA") {
+        return PathBuf::from(p);
+    }
+    let beside = python().parent().map(|d| d.join("cargo-lambda")).filter(|p| p.exists());
+    beside.unwrap_or_else(|| panic!("cargo-lambda not found next to {}: run `make setup`", python().display()))
+}
+
+/// The function binaries running as Lambdas under `cargo lambda watch`, configured for one
+/// region as Terraform configures them (topology, region, the emulator as AWS). The watch
+/// serves the Lambda Invoke API on `invoke_url`; each function starts on its first invocation.
+pub struct LambdaWatch {
+    pub invoke_url: String,
+    pub region: String,
+    pub log: PathBuf,
+    addr: String,
+    child: Child,
+}
+
+impl LambdaWatch {
+    pub fn start(emu: &Emulator, topology_json: &str, region: &str, extra_env: &[(&str, &str)]) -> LambdaWatch {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::env::temp_dir().join(format!("drover-lambda-watch-{region}-{port}.log"));
+        let mut cmd = Command::new(cargo_lambda());
+        cmd.args(["lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", &port.to_string()])
+            .arg("--ignore-changes")
+            .current_dir(workspace_root())
+            .env("AWS_ENDPOINT_URL", &emu.endpoint)
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_REGION", region)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("DROVER_REGION_SELF", region)
+            .env("DROVER_TOPOLOGY", topology_json)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("watch log"));
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start cargo lambda watch");
+        let addr = format!("127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while TcpStream::connect(&addr).is_err() {
+            assert!(std::time::Instant::now() < deadline, "cargo lambda watch did not listen on {port}; see {}", log.display());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        LambdaWatch { invoke_url: format!("http://{addr}"), region: region.to_string(), log, addr, child }
+    }
+
+    /// Invokes a function through the Lambda Invoke API: Ok(result) or Err((errorType, errorMessage)).
+    pub fn invoke(&self, function: &str, payload: &Value) -> Result<Value, (String, String)> {
+        let body = payload.to_string();
+        let mut stream = TcpStream::connect(&self.addr).expect("connect to cargo lambda watch");
+        stream.set_read_timeout(Some(Duration::from_secs(600))).ok();
+        write!(
+            stream,
+            "POST /2015-03-31/functions/{function}/invocations HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        )
+        .expect("send invoke");
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).expect("read invoke answer");
+        let (head, payload) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(payload) } else { payload.to_string() };
+        let v: Value = serde_json::from_str(payload.trim()).unwrap_or(Value::String(payload.clone()));
+        let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let is_error = head.to_ascii_lowercase().contains("x-amz-function-error")
+            || !(200..300).contains(&status)
+            || (v.get("errorType").is_some() && v.get("errorMessage").is_some() && v.as_object().is_some_and(|o| o.len() <= 3));
+        if is_error {
+            let t = v["errorType"].as_str().unwrap_or("Lambda.ServiceException").to_string();
+            let m = v["errorMessage"].as_str().map(str::to_string).unwrap_or_else(|| payload.clone());
+            Err((t, m))
+        } else {
+            Ok(v)
+        }
+    }
+
+    /// The last lines of the watch's log, for failure messages.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let s = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = s.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+impl Drop for LambdaWatch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
