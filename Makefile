@@ -11,7 +11,7 @@ VPY     := $(VENV)/bin/python
 REQS    := tests/emulator/requirements.txt
 STAMP   := $(VENV)/.installed
 
-.PHONY: help setup setup-python setup-infra build test test-rust test-emulator test-infra lint drill clean-venv
+.PHONY: help setup setup-python setup-node setup-infra build test test-rust test-emulator test-infra lint drill clean-venv
 
 help:
 	@echo "make setup          create .venv with the pinned emulator packages (and the infra tools)"
@@ -31,10 +31,18 @@ INFRA_ENV := DROVER_VENV=$(CURDIR)/.tools/infra-venv
 
 setup-python: $(STAMP)
 
+# The local Step Functions runner (tests/sfn): pinned by its package-lock.json.
+NODE_STAMP := tests/sfn/node_modules/.package-lock.json
+$(NODE_STAMP): tests/sfn/package.json tests/sfn/package-lock.json
+	cd tests/sfn && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+setup-node: $(NODE_STAMP)
+
 setup-infra:
 	$(INFRA_ENV) bash tools/infra/setup.sh
 
-setup: setup-python setup-infra
+setup: setup-python setup-node setup-infra
 
 # tools/tf-standin is a workspace member and needs protoc: setup-infra installs it.
 build: setup
@@ -60,7 +68,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-drill: setup-python
+drill: setup-python setup-node
 	cargo run --quiet -p drover-drill -- $(DRILL_ARGS)
 
 clean-venv:

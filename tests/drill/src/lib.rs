@@ -37,8 +37,13 @@ pub enum Scenario {
     Drill,
     /// An unplanned failover, then the old primary comes back and a person fails back to it.
     Failback,
-    /// The primary goes down and the Route 53 API fails too: traffic moves through the gate.
+    /// The Route 53 API fails during a switchover: traffic moves through the gate only.
     Route53Down,
+    /// A step fails for good (ECS refuses every call): the failure is reported, the lease is
+    /// kept; once ECS recovers a person resumes the run and it completes.
+    Resume,
+    /// Two alarm events at once: two executions start, one does the work.
+    Duplicate,
 }
 
 impl Scenario {
@@ -49,6 +54,8 @@ impl Scenario {
             "drill" => Scenario::Drill,
             "failback" => Scenario::Failback,
             "route53-down" => Scenario::Route53Down,
+            "resume" => Scenario::Resume,
+            "duplicate" => Scenario::Duplicate,
             _ => return None,
         })
     }
@@ -60,11 +67,20 @@ impl Scenario {
             Scenario::Drill => "drill",
             Scenario::Failback => "failback",
             Scenario::Route53Down => "route53-down",
+            Scenario::Resume => "resume",
+            Scenario::Duplicate => "duplicate",
         }
     }
 
-    pub const ALL: [Scenario; 5] =
-        [Scenario::Unplanned, Scenario::Planned, Scenario::Drill, Scenario::Failback, Scenario::Route53Down];
+    pub const ALL: [Scenario; 7] = [
+        Scenario::Unplanned,
+        Scenario::Planned,
+        Scenario::Drill,
+        Scenario::Failback,
+        Scenario::Route53Down,
+        Scenario::Resume,
+        Scenario::Duplicate,
+    ];
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +119,19 @@ pub struct Execution {
 impl Execution {
     pub fn succeeded(&self) -> bool {
         self.output.is_some()
+    }
+
+    /// decide's answer: from the final state, or from the last state that carried it.
+    pub fn decision(&self) -> Value {
+        if let Some(d) = self.output.as_ref().map(|o| o["decision"].clone()).filter(|d| !d.is_null()) {
+            return d;
+        }
+        self.events.iter().rev().find_map(|e| e["state"]["output"].get("decision").cloned()).unwrap_or(Value::Null)
+    }
+
+    /// The final results of the steps (`results` of the final state).
+    pub fn results(&self) -> Value {
+        self.output.as_ref().map(|o| o["results"].clone()).unwrap_or(Value::Null)
     }
 
     /// Names of the states entered, in order.
@@ -437,11 +466,20 @@ pub fn run(scenario: Scenario, o: &Options) -> Result<Outcome, String> {
 
     let mut executions = Vec::new();
     let input = match scenario {
-        Scenario::Unplanned | Scenario::Failback | Scenario::Route53Down => {
-            if scenario == Scenario::Route53Down {
-                w.emu.fault("route53", "*", "ChangeResourceRecordSets", FaultKind::Error5xx, None);
-                w.emu.fault("route53", "*", "ListResourceRecordSets", FaultKind::Error5xx, None);
-            }
+        Scenario::Route53Down => {
+            // Both regions up, Route 53's API failing: a person moves traffic anyway.
+            w.emu.fault("route53", "*", "ChangeResourceRecordSets", FaultKind::Error5xx, None);
+            w.emu.fault("route53", "*", "ListResourceRecordSets", FaultKind::Error5xx, None);
+            manual("switchover", standby, "region rotation while the Route 53 API is impaired (drill scenario)")
+        }
+        Scenario::Resume => {
+            // ECS in the standby refuses every UpdateService: scale-compute fails for good.
+            w.emu.fault("ecs", standby, "UpdateService", FaultKind::Error5xx, None);
+            let mut m = manual("failover", standby, "drill scenario: a step that fails for good, then a resume");
+            m["force"] = json!({"quorum": true});
+            m
+        }
+        Scenario::Unplanned | Scenario::Failback | Scenario::Duplicate => {
             w.region_down(primary);
             let event = w.detect(&standby_lambdas, primary, 600.0)?;
             report.span("detect (probe -> alarm)", 0.0, w.since(), "done", format!("{} in ALARM", event["detail"]["alarmName"].as_str().unwrap_or("?")));
@@ -451,15 +489,57 @@ pub fn run(scenario: Scenario, o: &Options) -> Result<Outcome, String> {
         Scenario::Drill => manual("drill", standby, "game day"),
     };
     let dns = w.watch_dns(standby);
-    let ex = w.execute(&standby_lambdas, &input, true)?;
+    if scenario == Scenario::Duplicate {
+        // Both alarm deliveries start an execution at the same moment.
+        let (a, b) = std::thread::scope(|scope| {
+            let a = scope.spawn(|| w.execute(&standby_lambdas, &input, true));
+            let b = scope.spawn(|| w.execute(&standby_lambdas, &input, true));
+            (a.join(), b.join())
+        });
+        for ex in [a, b] {
+            executions.push(ex.map_err(|_| "an execution thread panicked".to_string())??);
+        }
+        // The execution that did the work first: the summary describes it.
+        executions.sort_by_key(|e| !e.states_entered().iter().any(|s| s == "Recover"));
+        let working = executions.iter().filter(|e| e.states_entered().iter().any(|s| s == "Recover")).count();
+        report.fact("Executions that did the work", format!("{working} of {}", executions.len()));
+        w.spans(&mut report, &executions[0], "");
+    } else {
+        let ex = w.execute(&standby_lambdas, &input, true)?;
+        w.spans(&mut report, &ex, "");
+        executions.push(ex);
+    }
+    if scenario == Scenario::Resume {
+        let failed = &executions[0];
+        report.fact(
+            "First execution",
+            match &failed.error {
+                Some((e, c)) => format!("{e}: {c}"),
+                None => "succeeded (the fault did not stop it)".into(),
+            },
+        );
+        // The person looked, ECS recovered: resume the same run (same lease, same token).
+        w.emu.clear_faults();
+        let decision = Some(failed.decision()).filter(|d| !d.is_null()).ok_or("the failed execution has no decision to resume")?;
+        let resume_start = w.since();
+        let ex = w.execute(&standby_lambdas, &json!({ "resume": true, "decision": decision }), true)?;
+        let offset = report.spans.len();
+        w.spans(&mut report, &ex, "resume: ");
+        for sp in &mut report.spans[offset..] {
+            sp.start = sp.start.max(resume_start);
+        }
+        executions.push(ex);
+    }
     let traffic_moved_at = dns.finish(&w);
-    w.spans(&mut report, &ex, "");
-    executions.push(ex);
 
     if scenario == Scenario::Failback {
         // The old primary returns; a person fails back to it from there.
         w.region_up(primary);
         w.emu.clear_faults();
+        // The old primary rejoined as a secondary: Aurora reports its replication lag again.
+        for c in &w.topology.region(primary).map_err(|e| e.to_string())?.aurora {
+            w.emu.set_replication_lag(primary, &c.cluster_id, 180);
+        }
         let primary_lambdas = w.lambdas(primary);
         let back_start = w.since();
         let dns_back = w.watch_dns(primary);
@@ -473,6 +553,15 @@ pub fn run(scenario: Scenario, o: &Options) -> Result<Outcome, String> {
         if let Some(t) = back {
             report.fact("Failback: traffic back on the old primary", format!("{:.1} s after the failback request", t - back_start));
         }
+        let d = ex.decision();
+        report.fact(
+            "Failback",
+            match (&ex.error, d["outcome"].as_str()) {
+                (Some((e, c)), _) => format!("FAILED: {e}: {c}"),
+                (None, Some("go")) => format!("succeeded, fencing token {}", d["fencing_token"]),
+                (None, other) => format!("{}: {}", other.unwrap_or("?"), d["message"].as_str().unwrap_or("")),
+            },
+        );
         executions.push(ex);
     }
 
@@ -490,13 +579,15 @@ fn describe(s: Scenario, primary: &str, standby: &str) -> String {
         Scenario::Planned => format!("planned: both regions healthy; a switchover to {standby} is requested"),
         Scenario::Drill => format!("drill: a game day in {standby}; every step reads and reports, nothing changes"),
         Scenario::Failback => format!("failback: unplanned failover to {standby}, then {primary} recovers and a person fails back"),
-        Scenario::Route53Down => format!("route53-down: {primary} goes down and the Route 53 API fails; traffic must move through the gate"),
+        Scenario::Resume => format!("resume: a failover to {standby} whose scale-compute fails for good (ECS refuses every update); the failure is reported with the lease kept; ECS recovers and the run is resumed"),
+        Scenario::Duplicate => format!("duplicate: {primary} goes down and the alarm event starts two executions at once in {standby}"),
+        Scenario::Route53Down => format!("route53-down: both regions healthy, the Route 53 API failing; a switchover to {standby} must move traffic through the gate"),
     }
 }
 
 fn summarize(report: &mut Report, s: Scenario, exs: &[Execution], traffic_at: Option<f64>, writes: &[String], published: &[Value], w: &World) {
     let first = &exs[0];
-    let decision = first.output.as_ref().map(|o| o["decision"].clone()).unwrap_or(Value::Null);
+    let decision = first.decision();
     report.fact(
         "Execution",
         match (&first.output, &first.error) {
@@ -517,7 +608,7 @@ fn summarize(report: &mut Report, s: Scenario, exs: &[Execution], traffic_at: Op
     let lags: Vec<String> = first
         .output
         .as_ref()
-        .and_then(|o| o["results"]["db"]["detail"]["clusters"].as_array().cloned())
+        .and_then(|o| o["results"]["db_start"]["detail"]["clusters"].as_array().cloned())
         .unwrap_or_default()
         .iter()
         .map(|c| match c["replication_lag_ms"].as_u64() {
