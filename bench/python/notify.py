@@ -16,6 +16,8 @@ sns = boto3.client("sns", region_name=REGION)
 
 def handler(event, context):
     topic_arn = region_config(REGION)["sns"]["topic_arn"]
+    # The report says whether the topic is encrypted (the KMS key, as evidence).
+    kms_key = sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"].get("KmsMasterKeyId")
     steps = [{"step": r.get("step"), "state": r.get("outcome", {}).get("state"), "elapsed_ms": r.get("elapsed_ms")}
              for r in event.get("results", [])]
     message = {
@@ -26,6 +28,7 @@ def handler(event, context):
         "from_region": event["from_region"],
         "to_region": event["to_region"],
         "steps": steps,
+        "kms_key_id": kms_key,
         "time": datetime.datetime.now(datetime.timezone.utc).isoformat(),
     }
     resp = sns.publish(
@@ -40,4 +43,4 @@ def handler(event, context):
     )
     logger.info("published %s", resp["MessageId"])
     return {"step": "notify", "run_id": event["run_id"], "outcome": {"state": "done"},
-            "detail": {"topic_arn": topic_arn, "message_id": resp["MessageId"]}}
+            "detail": {"topic_arn": topic_arn, "kms_key_id": kms_key, "message_id": resp["MessageId"]}}

@@ -38,8 +38,9 @@ def handler(event, context):
         g = rds.describe_global_clusters(GlobalClusterIdentifier=c["global_cluster_id"])["GlobalClusters"][0]
         cluster = rds.describe_db_clusters(DBClusterIdentifier=c["cluster_id"])["DBClusters"][0]
         writer = next((m["DBClusterArn"] for m in g["GlobalClusterMembers"] if m.get("IsWriter")), None)
-        lag = replication_lag_ms(c["cluster_id"])
         ok = writer == c["cluster_arn"] and cluster["Status"] == "available" and g["Status"] == "available"
+        # The lag matters only before promotion (the RPO evidence).
+        lag = None if writer == c["cluster_arn"] else replication_lag_ms(c["cluster_id"])
         done = done and ok
         clusters.append({"cluster_id": c["cluster_id"], "writer": writer, "global_status": g["Status"],
                          "cluster_status": cluster["Status"], "replication_lag_ms": lag,

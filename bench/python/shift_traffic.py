@@ -11,7 +11,8 @@ logger = logging.getLogger()
 logger.setLevel(logging.INFO)
 
 cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-route53 = boto3.client("route53")
+# Route 53 is a global service signed for us-east-1 (what boto3 does without an endpoint override).
+route53 = boto3.client("route53", region_name="us-east-1")
 
 
 def gate_open(gate):
