@@ -52,7 +52,7 @@ fn parse_args() -> BenchResult<Args> {
             "--no-drill" => a.drill = false,
             _ => {
                 return Err(
-                    "usage: drover-bench [--cold N] [--warm-per-process N] [--runs N] [--out DIR] [--no-drill]".into()
+                    "usage: drover-bench [--cold N] [--warm-per-process N] [--runs N] [--out DIR] [--no-drill]".into(),
                 );
             }
         }
@@ -115,13 +115,7 @@ impl Samples {
         if self.0.is_empty() {
             return "—".into();
         }
-        format!(
-            "{:.d$} ({:.d$}–{:.d$})",
-            self.median(),
-            self.quantile(0.1),
-            self.quantile(0.9),
-            d = digits
-        )
+        format!("{:.d$} ({:.d$}–{:.d$})", self.median(), self.quantile(0.1), self.quantile(0.9), d = digits)
     }
 }
 
@@ -137,7 +131,9 @@ fn ratio(a: f64, b: f64) -> String {
 // Machine load
 
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 /// Other compilers and test processes running now (the machine is shared).
@@ -152,7 +148,10 @@ fn busy_processes() -> Vec<String> {
             }
             if let Ok(comm) = std::fs::read_to_string(e.path().join("comm")) {
                 let comm = comm.trim().to_string();
-                if ["rustc", "cargo", "cc1", "ld", "node", "terraform", "pytest", "cargo-nextest"].iter().any(|p| comm.starts_with(p)) {
+                if ["rustc", "cargo", "cc1", "ld", "node", "terraform", "pytest", "cargo-nextest"]
+                    .iter()
+                    .any(|p| comm.starts_with(p))
+                {
                     found.push(comm);
                 }
             }
@@ -379,15 +378,18 @@ fn events(function: &str, run: &Value, results: &[Value]) -> Value {
             let mut e = run.clone();
             e["action"] = json!("status");
             if function == "shift-traffic" {
-                let id = results.iter().find(|r| r["step"] == "shift-traffic").map(|r| r["detail"]["change_id"].clone());
+                let id =
+                    results.iter().find(|r| r["step"] == "shift-traffic").map(|r| r["detail"]["change_id"].clone());
                 if let Some(id) = id.filter(|v| v.is_string()) {
                     e["change_id"] = id;
                 }
             }
             e
         }
-        "notify" => json!({ "event_type": "run_succeeded", "run_id": run["run_id"], "fencing_token": run["fencing_token"],
-                            "mode": run["mode"], "from_region": PRIMARY, "to_region": STANDBY, "results": results }),
+        "notify" => {
+            json!({ "event_type": "run_succeeded", "run_id": run["run_id"], "fencing_token": run["fencing_token"],
+                            "mode": run["mode"], "from_region": PRIMARY, "to_region": STANDBY, "results": results })
+        }
         "decide" => json!({ "action": "status", "target_region": STANDBY, "reason": "make bench: status",
                             "requested_by": "make bench" }),
         // probe and readiness are scheduled: an EventBridge Scheduled Event.
@@ -420,7 +422,14 @@ impl FnStats {
 fn call_names(emu: &Emulator) -> Vec<String> {
     emu.calls()
         .iter()
-        .map(|c| format!("{}:{}@{}", c["service"].as_str().unwrap_or("?"), c["action"].as_str().unwrap_or("?"), c["region"].as_str().unwrap_or("?")))
+        .map(|c| {
+            format!(
+                "{}:{}@{}",
+                c["service"].as_str().unwrap_or("?"),
+                c["action"].as_str().unwrap_or("?"),
+                c["region"].as_str().unwrap_or("?")
+            )
+        })
         .collect()
 }
 
@@ -476,9 +485,15 @@ fn measure_functions(args: &Args, emu: &Emulator, env: &Env, run: &Value, result
     let mut out = serde_json::Map::new();
     for function in FUNCTIONS {
         let event = events(function, run, results);
-        let langs: Vec<Lang> = if BASELINE.contains(&function) { vec![Lang::Rust, Lang::Python] } else { vec![Lang::Rust] };
+        let langs: Vec<Lang> =
+            if BASELINE.contains(&function) { vec![Lang::Rust, Lang::Python] } else { vec![Lang::Rust] };
         let mut per_lang: Vec<FnStats> = langs.iter().map(|_| FnStats::default()).collect();
-        eprintln!("bench: {function}: {} cold starts × {} ({})", args.cold, langs.len(), langs.iter().map(|l| l.name()).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "bench: {function}: {} cold starts × {} ({})",
+            args.cold,
+            langs.len(),
+            langs.iter().map(|l| l.name()).collect::<Vec<_>>().join(", ")
+        );
         // One discarded process per language: page cache, .pyc files, the emulator's lazy imports.
         for &lang in &langs {
             match one_process(lang, function, env, &event, 1, None, None) {
@@ -496,7 +511,9 @@ fn measure_functions(args: &Args, emu: &Emulator, env: &Env, run: &Value, result
                     continue;
                 }
                 let record = if i == 0 { Some(emu) } else { None };
-                if let Err(e) = one_process(lang, function, env, &event, args.warm_per_process, Some(&mut per_lang[k]), record) {
+                if let Err(e) =
+                    one_process(lang, function, env, &event, args.warm_per_process, Some(&mut per_lang[k]), record)
+                {
                     eprintln!("bench: {function} ({}): {e}", lang.name());
                     per_lang[k].errors.push(e.to_string());
                 }
@@ -569,8 +586,12 @@ fn failover_once(emu: &Emulator, env_base: &Env, zero: &Value) -> BenchResult<(V
         let mut inst = Instance::spawn(Lang::Rust, f, &env)?;
         let warmup = match f {
             "decide" => events("decide", &Value::Null, &[]),
-            "notify" => json!({ "event_type": "readiness_changed", "run_id": "bench-warmup", "mode": "drill", "from_region": PRIMARY, "to_region": STANDBY }),
-            _ => json!({ "run_id": "bench-warmup", "fencing_token": 1, "mode": "drill", "from_region": PRIMARY, "to_region": STANDBY, "action": "status" }),
+            "notify" => {
+                json!({ "event_type": "readiness_changed", "run_id": "bench-warmup", "mode": "drill", "from_region": PRIMARY, "to_region": STANDBY })
+            }
+            _ => {
+                json!({ "run_id": "bench-warmup", "fencing_token": 1, "mode": "drill", "from_region": PRIMARY, "to_region": STANDBY, "action": "status" })
+            }
         };
         let c = inst.invoke(&warmup)?;
         cold.insert(f.to_string(), json!(ms(c.done_at - inst.spawned_at)));
@@ -617,26 +638,38 @@ fn failover_once(emu: &Emulator, env_base: &Env, zero: &Value) -> BenchResult<(V
     let notify_body = body_json(&n);
     let outcomes = json!({ "promote-db": p.last["outcome"]["state"], "scale-compute": s.last["outcome"]["state"],
                            "shift-traffic": sh.last["outcome"]["state"], "notify": notify_body["outcome"]["state"] });
-    let finished = Finished { topology: env.topology.clone(), input: input.clone(), results: vec![p.last.clone(), s.last.clone(), sh.last.clone()] };
-    Ok((json!({
-        "total_ms": ms(total),
-        "cold_start_ms": cold,
-        "outcomes": outcomes,
-        "mode": plan["mode"],
-        "steps": {
-            "decide": { "wall_ms": ms(decide_wall), "invocations": 1, "aws_calls": decide_calls },
-            "promote-db ‖ scale-compute": { "wall_ms": ms(parallel_wall), "aws_calls": parallel_calls },
-            "promote-db": { "wall_ms": ms(p.wall), "invocations": p.invocations, "reported_ms": p.reported_ms },
-            "scale-compute": { "wall_ms": ms(s.wall), "invocations": s.invocations, "reported_ms": s.reported_ms },
-            "shift-traffic": { "wall_ms": ms(sh.wall), "invocations": sh.invocations, "reported_ms": sh.reported_ms, "aws_calls": shift_calls },
-            "notify": { "wall_ms": ms(notify_wall), "invocations": 1, "aws_calls": notify_calls },
-        }
-    }), finished))
+    let finished = Finished {
+        topology: env.topology.clone(),
+        input: input.clone(),
+        results: vec![p.last.clone(), s.last.clone(), sh.last.clone()],
+    };
+    Ok((
+        json!({
+            "total_ms": ms(total),
+            "cold_start_ms": cold,
+            "outcomes": outcomes,
+            "mode": plan["mode"],
+            "steps": {
+                "decide": { "wall_ms": ms(decide_wall), "invocations": 1, "aws_calls": decide_calls },
+                "promote-db ‖ scale-compute": { "wall_ms": ms(parallel_wall), "aws_calls": parallel_calls },
+                "promote-db": { "wall_ms": ms(p.wall), "invocations": p.invocations, "reported_ms": p.reported_ms },
+                "scale-compute": { "wall_ms": ms(s.wall), "invocations": s.invocations, "reported_ms": s.reported_ms },
+                "shift-traffic": { "wall_ms": ms(sh.wall), "invocations": sh.invocations, "reported_ms": sh.reported_ms, "aws_calls": shift_calls },
+                "notify": { "wall_ms": ms(notify_wall), "invocations": 1, "aws_calls": notify_calls },
+            }
+        }),
+        finished,
+    ))
 }
 
 impl Env {
     fn clone_shallow(&self) -> Env {
-        Env { endpoint: self.endpoint.clone(), topology: self.topology.clone(), work: self.work.clone(), health_url: self.health_url.clone() }
+        Env {
+            endpoint: self.endpoint.clone(),
+            topology: self.topology.clone(),
+            work: self.work.clone(),
+            health_url: self.health_url.clone(),
+        }
     }
 }
 
@@ -712,7 +745,8 @@ fn rto(args: &Args, emu: &Emulator, overhead_s: f64) -> BenchResult<Value> {
     }
     let facts: Value = serde_json::from_slice(&out.stdout)?;
     emu.reset();
-    let detection = facts["alarm"]["period"].as_f64().unwrap_or(f64::NAN) * facts["alarm"]["evaluation_periods"].as_f64().unwrap_or(f64::NAN);
+    let detection = facts["alarm"]["period"].as_f64().unwrap_or(f64::NAN)
+        * facts["alarm"]["evaluation_periods"].as_f64().unwrap_or(f64::NAN);
     let aurora = durations["aurora_failover"].as_f64().unwrap_or(f64::NAN);
     let ttl = facts["ttl"].as_f64().unwrap_or(60.0);
     let floor = detection + aurora + ttl;
@@ -826,13 +860,20 @@ fn bench(args: &Args) -> BenchResult<()> {
     let (orch, finished) = orchestration(args, &emu, &env)?;
     let load_mid = machine_snapshot();
     let (env, run, results, state) = match finished {
-        Some(f) => (Env { topology: f.topology, ..env }, f.input, f.results, "after a zero-duration unplanned failover"),
+        Some(f) => {
+            (Env { topology: f.topology, ..env }, f.input, f.results, "after a zero-duration unplanned failover")
+        }
         None => {
             // Fallback: a freshly seeded topology, a drill's status calls.
             emu.reset();
             let raw = emu.seed(PRIMARY, STANDBY);
             let run = json!({ "run_id": "bench-status", "fencing_token": 1, "mode": "drill", "from_region": PRIMARY, "to_region": STANDBY });
-            (Env { topology: topology_for_bench(&raw, &env.health_url)?, ..env }, run, Vec::new(), "freshly seeded (the failover run failed)")
+            (
+                Env { topology: topology_for_bench(&raw, &env.health_url)?, ..env },
+                run,
+                Vec::new(),
+                "freshly seeded (the failover run failed)",
+            )
         }
     };
     let functions = measure_functions(args, &emu, &env, &run, &results)?;
@@ -910,7 +951,9 @@ fn markdown(r: &Value) -> String {
         &mut m,
         format!(
             "Figures are median (p10–p90). Cold start: process spawn → first response through a local Lambda Runtime API, {} processes per function; warm: queue → response of the next {} invocations of each process; RSS: VmHWM after them. Rust runs the `bootstrap` from the `cargo lambda build --release` zip; Python 3.11 + boto3 runs under a urllib runtime loop. Both against the same emulator in the same run; the events are the status calls of a finished run ({}).",
-            r["settings"]["cold_starts"], r["settings"]["warm_per_process"], r["function_state"].as_str().unwrap_or("?")
+            r["settings"]["cold_starts"],
+            r["settings"]["warm_per_process"],
+            r["function_state"].as_str().unwrap_or("?")
         ),
     );
     push(&mut m, String::new());
@@ -952,7 +995,11 @@ fn markdown(r: &Value) -> String {
         format!(
             "Python zip: the handler alone (boto3 from the Lambda runtime). With boto3/botocore vendored (as when a function pins its SDK) each zip grows by {} KiB. arm64: {}.",
             kib(py["boto3_vendored_zip_bytes"].as_u64()),
-            if r["sizes"]["arm64"]["target_installed"] == true { "see bench.json" } else { "not measured (target not installed, not downloaded)" }
+            if r["sizes"]["arm64"]["target_installed"] == true {
+                "see bench.json"
+            } else {
+                "not measured (target not installed, not downloaded)"
+            }
         ),
     );
     push(&mut m, String::new());
@@ -1030,10 +1077,16 @@ fn markdown(r: &Value) -> String {
         &mut m,
         format!(
             "| Detection | {} | probe alarm {}: period {} s × {} evaluation periods |",
-            t["floor"]["detection_s"], t["alarm"]["name"].as_str().unwrap_or("?"), t["alarm"]["period"], t["alarm"]["evaluation_periods"]
+            t["floor"]["detection_s"],
+            t["alarm"]["name"].as_str().unwrap_or("?"),
+            t["alarm"]["period"],
+            t["alarm"]["evaluation_periods"]
         ),
     );
-    push(&mut m, format!("| Aurora global failover | {} | emulator `aurora_failover` |", t["floor"]["aurora_failover_s"]));
+    push(
+        &mut m,
+        format!("| Aurora global failover | {} | emulator `aurora_failover` |", t["floor"]["aurora_failover_s"]),
+    );
     push(&mut m, format!("| DNS propagation | {} | record TTL |", t["floor"]["dns_ttl_s"]));
     push(&mut m, format!("| **Physical floor** | **{}** | sum |", t["floor_s"]));
     push(
@@ -1044,7 +1097,13 @@ fn markdown(r: &Value) -> String {
             t["modeled_rto_source"].as_str().unwrap_or("?")
         ),
     );
-    push(&mut m, format!("| Above the floor | {:.1} | modeled − floor |", t["overhead_over_floor_s"].as_f64().unwrap_or(f64::NAN)));
+    push(
+        &mut m,
+        format!(
+            "| Above the floor | {:.1} | modeled − floor |",
+            t["overhead_over_floor_s"].as_f64().unwrap_or(f64::NAN)
+        ),
+    );
     push(&mut m, String::new());
     if let Some(lines) = t["drill_steps"].as_array().filter(|a| !a.is_empty()) {
         push(&mut m, String::new());

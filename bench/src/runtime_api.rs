@@ -43,9 +43,16 @@ struct Job {
     reply: Sender<Completed>,
 }
 
+/// An invocation handed to the function: when it was queued and handed, where its answer goes.
+struct Handed {
+    queued_at: Instant,
+    handed_at: Instant,
+    reply: Sender<Completed>,
+}
+
 struct Shared {
     jobs: Mutex<Receiver<Job>>,
-    in_flight: Mutex<HashMap<String, (Instant, Instant, Sender<Completed>)>>,
+    in_flight: Mutex<HashMap<String, Handed>>,
     first_next: Mutex<Option<Instant>>,
     init_error: Mutex<Option<String>>,
     stop: AtomicBool,
@@ -104,9 +111,7 @@ impl RuntimeApi {
         let id = format!("bench-{}-{n:06}", std::process::id());
         let (reply, answer) = channel();
         let queued_at = Instant::now();
-        self.queue
-            .send(Job { id, event: event.to_string(), queued_at, reply })
-            .map_err(|e| format!("queue: {e}"))?;
+        self.queue.send(Job { id, event: event.to_string(), queued_at, reply }).map_err(|e| format!("queue: {e}"))?;
         loop {
             match answer.recv_timeout(Duration::from_millis(20)) {
                 Ok(c) => return Ok(c),
@@ -235,9 +240,16 @@ fn handle(req: &Request, out: &mut TcpStream, shared: &Shared) -> std::io::Resul
                 ("Lambda-Runtime-Aws-Request-Id", job.id.clone()),
                 ("Lambda-Runtime-Deadline-Ms", deadline.as_millis().to_string()),
                 ("Lambda-Runtime-Invoked-Function-Arn", arn),
-                ("Lambda-Runtime-Trace-Id", format!("Root=1-00000000-{:024x};Sampled=0", job.queued_at.elapsed().as_nanos())),
+                (
+                    "Lambda-Runtime-Trace-Id",
+                    format!("Root=1-00000000-{:024x};Sampled=0", job.queued_at.elapsed().as_nanos()),
+                ),
             ];
-            shared.in_flight.lock().unwrap().insert(job.id.clone(), (job.queued_at, handed_at, job.reply));
+            shared
+                .in_flight
+                .lock()
+                .unwrap()
+                .insert(job.id.clone(), Handed { queued_at: job.queued_at, handed_at, reply: job.reply });
             respond(out, "200 OK", &headers, &job.event)
         }
         ("POST", "/init/error") => {
@@ -253,7 +265,7 @@ fn handle(req: &Request, out: &mut TcpStream, shared: &Shared) -> std::io::Resul
                 _ => return respond(out, "404 Not Found", &[], r#"{"errorMessage":"unknown route"}"#),
             };
             match shared.in_flight.lock().unwrap().remove(id) {
-                Some((queued_at, handed_at, reply)) => {
+                Some(Handed { queued_at, handed_at, reply }) => {
                     let body = String::from_utf8_lossy(&req.body).into_owned();
                     let _ = reply.send(Completed { body, is_error, queued_at, handed_at, done_at: now });
                     respond(out, "202 Accepted", &[], r#"{"status":"OK"}"#)
