@@ -1105,6 +1105,15 @@ fn markdown(r: &Value) -> String {
         ),
     );
     push(&mut m, String::new());
+    push(&mut m, String::new());
+    push(
+        &mut m,
+        format!(
+            "The floor takes detection as period × evaluation periods, as the brief defines it. An alarm can fire sooner: the period in which the failure begins already breaches when its average falls under the threshold, so the earliest detection is about (evaluation periods − 1) × period = {} s, which is why a drill can come in under this floor. The drill's figure is one run (modeled seconds, real work on a shared machine included), not a median.",
+            (t["alarm"]["evaluation_periods"].as_f64().unwrap_or(f64::NAN) - 1.0)
+                * t["alarm"]["period"].as_f64().unwrap_or(f64::NAN)
+        ),
+    );
     if let Some(lines) = t["drill_steps"].as_array().filter(|a| !a.is_empty()) {
         push(&mut m, String::new());
         push(&mut m, "The drill's timeline (modeled seconds since the failure; details cut):".into());
