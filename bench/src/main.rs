@@ -332,12 +332,15 @@ fn unpack_artifacts(work: &Path) -> BenchResult<Artifacts> {
         zip_bytes.insert(f.to_string(), meta.len());
         let dir = work.join("rust").join(f);
         std::fs::create_dir_all(&dir)?;
-        // Run exactly what would be deployed: the bootstrap inside the zip.
-        let st = Command::new("unzip").args(["-o", "-q"]).arg(&zip).arg("-d").arg(&dir).status()?;
+        // Run exactly what would be deployed: the bootstrap inside the zip (Python's zipfile:
+        // no unzip needed on the machine; it drops the mode bits, so they are set again).
+        let st = Command::new(python()).args(["-m", "zipfile", "-e"]).arg(&zip).arg(&dir).status()?;
         if !st.success() {
-            return Err(format!("unzip {}: {st}", zip.display()).into());
+            return Err(format!("extract {}: {st}", zip.display()).into());
         }
-        binary_bytes.insert(f.to_string(), std::fs::metadata(dir.join("bootstrap"))?.len());
+        let bootstrap = dir.join("bootstrap");
+        std::fs::set_permissions(&bootstrap, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        binary_bytes.insert(f.to_string(), std::fs::metadata(&bootstrap)?.len());
     }
     let out = Command::new(python())
         .arg(root.join("bench/python/package.py"))
@@ -594,7 +597,7 @@ fn failover_once(emu: &Emulator, env_base: &Env, zero: &Value) -> BenchResult<(V
             }
         };
         let c = inst.invoke(&warmup)?;
-        cold.insert(f.to_string(), json!(ms(c.done_at - inst.spawned_at)));
+        cold.insert(f.to_string(), json!((ms(c.done_at - inst.spawned_at) * 10.0).round() / 10.0));
         insts.push(inst);
     }
     let [decide, promote, scale, shift, notify] = &mut insts[..] else { return Err("five instances".into()) };
