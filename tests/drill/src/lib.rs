@@ -250,6 +250,9 @@ impl World {
             .clone();
         let start = self.since();
         loop {
+            // Each probe result closes a ten-second period: the first one after the failure
+            // lands at the end of the period the failure began in.
+            self.emu.control("POST", "/_drover/clock", Some(json!({"advance": 10.0})));
             lambdas.invoke("probe", &scheduled_event(&lambdas.region)).map_err(|(t, m)| format!("probe: {t}: {m}"))?;
             let alarmed = self
                 .emu
@@ -263,8 +266,6 @@ impl World {
             if self.since() - start > budget_modeled {
                 return Err(format!("{} not in ALARM after {budget_modeled} modeled seconds of probing", signal.alarm_name));
             }
-            // The probe's next datapoint, ten modeled seconds later: waiting costs modeled time only.
-            self.emu.control("POST", "/_drover/clock", Some(json!({"advance": 10.0})));
         }
     }
 
