@@ -380,7 +380,7 @@ run "orchestrator" {
 
   assert {
     condition = (
-      jsondecode(aws_sfn_state_machine.this.definition).StartAt == "Decide" &&
+      contains(keys(jsondecode(aws_sfn_state_machine.this.definition).States), "Decide") &&
       !strcontains(aws_sfn_state_machine.this.definition, "$${") &&
       aws_sfn_state_machine.this.name == "drover-shop-failover" &&
       aws_sfn_state_machine.this.logging_configuration[0].level == "ALL" &&
