@@ -4,4 +4,6 @@ pub mod published;
 pub mod trigger;
 
 pub use published::{EventType, PublishedEvent, Severity, Timings};
-pub use trigger::{AlarmSignal, AlarmSource, AlarmState, ForceFlags, ManualAction, ManualRequest, Trigger, TriggerError};
+pub use trigger::{
+    AlarmSignal, AlarmSource, AlarmState, ForceFlags, ManualAction, ManualRequest, Trigger, TriggerError,
+};
