@@ -423,17 +423,7 @@ impl FnStats {
 }
 
 fn call_names(emu: &Emulator) -> Vec<String> {
-    emu.calls()
-        .iter()
-        .map(|c| {
-            format!(
-                "{}:{}@{}",
-                c["service"].as_str().unwrap_or("?"),
-                c["action"].as_str().unwrap_or("?"),
-                c["region"].as_str().unwrap_or("?")
-            )
-        })
-        .collect()
+    emu.calls().iter().map(drover_harness::call_name).collect()
 }
 
 /// One process: a cold invocation, then `warm` more; records into `stats`. Returns the first answer.

@@ -64,22 +64,7 @@ impl Run {
 
     /// Writes that took effect (2xx answers): a refused or faulted call changes nothing.
     pub fn effective_writes(&self) -> Vec<String> {
-        self.w
-            .emu
-            .calls()
-            .iter()
-            .filter(|c| {
-                c["mutating"].as_bool() == Some(true) && c["status"].as_u64().is_some_and(|s| (200..300).contains(&s))
-            })
-            .map(|c| {
-                format!(
-                    "{}:{}@{}",
-                    c["service"].as_str().unwrap_or("?"),
-                    c["action"].as_str().unwrap_or("?"),
-                    c["region"].as_str().unwrap_or("?")
-                )
-            })
-            .collect()
+        self.w.emu.effective_writes()
     }
 
     /// Takes the lease away from this run: it expires and another run acquires it.

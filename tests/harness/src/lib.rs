@@ -166,17 +166,17 @@ impl Emulator {
 
     /// The mutating calls among `calls()`, as "service:Action@region".
     pub fn writes(&self) -> Vec<String> {
+        self.calls().iter().filter(|c| c["mutating"].as_bool() == Some(true)).map(call_name).collect()
+    }
+
+    /// The mutating calls that took effect (a 2xx answer): a refused or faulted call changes nothing.
+    pub fn effective_writes(&self) -> Vec<String> {
         self.calls()
             .iter()
-            .filter(|c| c["mutating"].as_bool() == Some(true))
-            .map(|c| {
-                format!(
-                    "{}:{}@{}",
-                    c["service"].as_str().unwrap_or("?"),
-                    c["action"].as_str().unwrap_or("?"),
-                    c["region"].as_str().unwrap_or("?")
-                )
+            .filter(|c| {
+                c["mutating"].as_bool() == Some(true) && c["status"].as_u64().is_some_and(|s| (200..300).contains(&s))
             })
+            .map(call_name)
             .collect()
     }
 
@@ -269,6 +269,16 @@ impl ControlClient {
     pub fn dns_answer(&self, zone_id: &str, name: &str, record_type: &str) -> Value {
         self.control("GET", &format!("/_drover/dns/answer?zone_id={zone_id}&name={name}&type={record_type}"), None)
     }
+}
+
+/// A call-log entry as "service:Action@region".
+pub fn call_name(c: &Value) -> String {
+    format!(
+        "{}:{}@{}",
+        c["service"].as_str().unwrap_or("?"),
+        c["action"].as_str().unwrap_or("?"),
+        c["region"].as_str().unwrap_or("?")
+    )
 }
 
 impl Drop for Emulator {
